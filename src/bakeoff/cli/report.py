@@ -1,0 +1,37 @@
+"""``bakeoff report``: write report.html and report.md for a stored run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bakeoff.cli.common import add_db_option, open_store, stdout_console
+from bakeoff.core.errors import ConfigError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("report", help="write the comparison report of a stored run")
+    parser.add_argument("run", nargs="?", default="latest", help="run id, prefix or name")
+    parser.add_argument("-o", "--out-dir", default=".", help="folder for the report files")
+    parser.add_argument(
+        "--format", action="append", choices=("html", "md"), help="html and/or md (default both)"
+    )
+    add_db_option(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out-dir {out_dir} is not a folder")
+    store = open_store(args.db, create=False)
+    from bakeoff.report.write import write_reports  # numpy/scipy only when a report is written
+
+    try:
+        written = write_reports(store, args.run, out_dir, tuple(args.format or ('html', 'md')))
+    finally:
+        store.close()
+    console = stdout_console()
+    for path in written:
+        console.print(f"wrote {path}")
+    return 0

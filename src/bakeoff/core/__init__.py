@@ -1,0 +1,1 @@
+"""Core types, errors and registries. Imports nothing heavy."""

@@ -1,0 +1,188 @@
+"""Core value types shared by every layer: samples, the three request kinds and their results.
+
+The three request kinds follow lm-evaluation-harness:
+
+* ``LoglikelihoodRequest``: log P(continuation | context), plus whether the continuation is what
+  greedy decoding would have produced (``is_greedy``);
+* ``RollingLoglikelihoodRequest``: log P(text) of a whole text, for perplexity;
+* ``GenerateRequest``: generate until a stop sequence or ``max_tokens``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+JSONValue: TypeAlias = Any
+"""A value that survives json.dumps (kept as Any: mypy cannot express recursive JSON well)."""
+
+
+class RequestKind(enum.StrEnum):
+    LOGLIKELIHOOD = "loglikelihood"
+    LOGLIKELIHOOD_ROLLING = "loglikelihood_rolling"
+    GENERATE = "generate"
+
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One item of a task. ``id`` is stable across runs: resume and pairing rely on it."""
+
+    id: str
+    input: str | tuple[ChatMessage, ...]
+    target: str | int | tuple[str, ...] = ""
+    choices: tuple[str, ...] = ()
+    metadata: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSettings:
+    """Decoding settings. ``temperature == 0`` means greedy; ``seed`` matters only when sampling."""
+
+    max_tokens: int = 64
+    stop: tuple[str, ...] = ()
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int = 0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoglikelihoodRequest:
+    context: str
+    continuation: str
+    kind: Literal[RequestKind.LOGLIKELIHOOD] = RequestKind.LOGLIKELIHOOD
+
+
+@dataclass(frozen=True, slots=True)
+class RollingLoglikelihoodRequest:
+    text: str
+    kind: Literal[RequestKind.LOGLIKELIHOOD_ROLLING] = RequestKind.LOGLIKELIHOOD_ROLLING
+
+
+@dataclass(frozen=True, slots=True)
+class GenerateRequest:
+    """A prompt is either plain text or a list of chat messages (rendered by the backend)."""
+
+    prompt: str | tuple[ChatMessage, ...]
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    kind: Literal[RequestKind.GENERATE] = RequestKind.GENERATE
+
+
+Request: TypeAlias = LoglikelihoodRequest | RollingLoglikelihoodRequest | GenerateRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one request cost: tokens and wall time, as measured by the backend.
+
+    ``prompt_seconds`` is the time to process the prompt (≈ time to first token for local
+    backends); ``output_seconds`` the time spent generating after that. ``None`` = not measured.
+    """
+
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    prompt_seconds: float | None = None
+    output_seconds: float | None = None
+    cached_prompt_tokens: int = 0
+
+    def as_dict(self) -> dict[str, JSONValue]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "output_tokens": self.output_tokens,
+            "prompt_seconds": self.prompt_seconds,
+            "output_seconds": self.output_seconds,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoglikelihoodResult:
+    logprob: float
+    is_greedy: bool
+    n_tokens: int
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class RollingLoglikelihoodResult:
+    logprob: float
+    n_tokens: int
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    text: str
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFailure:
+    """A request that failed for good (after retries). Stored per sample; a rerun retries it."""
+
+    reason: str
+
+
+Result: TypeAlias = LoglikelihoodResult | RollingLoglikelihoodResult | GenerationResult
+
+
+def result_to_dict(result: Result) -> dict[str, JSONValue]:
+    """A JSON-able view of a result, as stored next to each sample."""
+    if isinstance(result, LoglikelihoodResult):
+        return {
+            "kind": RequestKind.LOGLIKELIHOOD.value,
+            "logprob": result.logprob,
+            "is_greedy": result.is_greedy,
+            "n_tokens": result.n_tokens,
+        }
+    if isinstance(result, RollingLoglikelihoodResult):
+        return {
+            "kind": RequestKind.LOGLIKELIHOOD_ROLLING.value,
+            "logprob": result.logprob,
+            "n_tokens": result.n_tokens,
+        }
+    return {
+        "kind": RequestKind.GENERATE.value,
+        "text": result.text,
+        "finish_reason": result.finish_reason,
+    }
+
+
+def total_usage(results: Sequence[Result]) -> Usage:
+    """Sum the usage of several results (e.g. all choices of one multiple-choice sample)."""
+
+    def _sum(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return sum(present) if present else None
+
+    return Usage(
+        prompt_tokens=sum(r.usage.prompt_tokens for r in results),
+        output_tokens=sum(r.usage.output_tokens for r in results),
+        prompt_seconds=_sum([r.usage.prompt_seconds for r in results]),
+        output_seconds=_sum([r.usage.output_seconds for r in results]),
+        cached_prompt_tokens=sum(r.usage.cached_prompt_tokens for r in results),
+    )

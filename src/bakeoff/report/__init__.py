@@ -1,0 +1,1 @@
+"""Reports: the view model and its renderers (Markdown, HTML)."""

@@ -1,0 +1,1 @@
+"""Running plans: scheduling, execution, scoring and storing, with resume."""

@@ -1,0 +1,1 @@
+"""Results storage: the Store interface and its SQLite implementation."""

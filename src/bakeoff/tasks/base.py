@@ -1,0 +1,195 @@
+"""The Task abstraction: where samples come from, which requests they need, how they are scored.
+
+A task is deterministic: the same configuration yields the same samples, in the same order, with
+the same ids, and the same prompts. Resume and the paired statistics depend on that.
+
+Scores are stored per sample as small tuples of floats (``metric_inputs``) so that corpus-level
+metrics (F1, MCC, perplexity) can be recomputed - and bootstrapped - from stored records alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from bakeoff.core.errors import ConfigError
+from bakeoff.core.registry import LazyRegistry
+from bakeoff.core.types import JSONValue, Request, RequestKind, Result, Sample
+
+FloatArray = npt.NDArray[np.float64]
+Aggregation = Callable[[FloatArray], float]
+
+
+def _mean(values: FloatArray) -> float:
+    return float(np.mean(values[:, 0])) if len(values) else float("nan")
+
+
+def _perplexity(values: FloatArray) -> float:
+    """Columns: (log-likelihood, units). exp(-sum ll / sum units)."""
+    units = float(np.sum(values[:, 1]))
+    return float(np.exp(-np.sum(values[:, 0]) / units)) if units else float("nan")
+
+
+def _bits_per_unit(values: FloatArray) -> float:
+    """Columns: (log-likelihood in nats, units). -sum ll / sum units / ln 2."""
+    units = float(np.sum(values[:, 1]))
+    return float(-np.sum(values[:, 0]) / units / np.log(2)) if units else float("nan")
+
+
+def _f1(values: FloatArray) -> float:
+    """Columns: (prediction, gold), both 0/1. Binary F1 of the positive class."""
+    pred, gold = values[:, 0] > 0.5, values[:, 1] > 0.5
+    tp = float(np.sum(pred & gold))
+    denom = float(np.sum(pred) + np.sum(gold))
+    return 2 * tp / denom if denom else 0.0
+
+
+def _mcc(values: FloatArray) -> float:
+    """Columns: (prediction, gold), both 0/1. Matthews correlation; 0 when undefined."""
+    pred, gold = values[:, 0] > 0.5, values[:, 1] > 0.5
+    tp = float(np.sum(pred & gold))
+    tn = float(np.sum(~pred & ~gold))
+    fp = float(np.sum(pred & ~gold))
+    fn = float(np.sum(~pred & gold))
+    denom = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return float((tp * tn - fp * fn) / denom) if denom else 0.0
+
+
+AGGREGATIONS: dict[str, Aggregation] = {
+    "mean": _mean,
+    "perplexity": _perplexity,
+    "bits_per_unit": _bits_per_unit,
+    "f1": _f1,
+    "mcc": _mcc,
+}
+
+
+def register_aggregation(name: str, function: Aggregation) -> None:
+    AGGREGATIONS[name] = function
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """A metric a task reports.
+
+    ``aggregation`` names a function in AGGREGATIONS applied to the (n_samples, k) array of
+    per-sample inputs. ``binary`` marks 0/1 per-sample metrics (accuracy), for which the
+    paired test is McNemar's.
+    """
+
+    name: str
+    higher_is_better: bool = True
+    aggregation: str = "mean"
+    binary: bool = False
+    scale: float = 1.0
+    """Multiply for display (e.g. 100 to show accuracy as %); stored values are never scaled."""
+
+    def aggregate(self, inputs: FloatArray) -> float:
+        try:
+            function = AGGREGATIONS[self.aggregation]
+        except KeyError:
+            raise ConfigError(f"unknown aggregation '{self.aggregation}'") from None
+        return function(inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class SampleScore:
+    """The outcome of scoring one sample for one model."""
+
+    metric_inputs: Mapping[str, tuple[float, ...]]
+    prediction: str
+    target: str
+    correct: bool | None = None
+    """Whether the primary metric counts this sample as right (None when that makes no sense)."""
+    details: Mapping[str, JSONValue] = field(default_factory=dict)
+
+
+class Task(ABC):
+    """Subclasses set ``name``/``version``/``kind``/``metrics`` and implement the three methods."""
+
+    name: str
+    version: ClassVar[str] = "1"
+    kind: ClassVar[RequestKind]
+    metrics: tuple[MetricSpec, ...]
+    primary_metric: str
+    description: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    """Where the data comes from and its license (shown in the methodology section)."""
+    family: ClassVar[str] = "benchmark"
+    """Groups tasks in the report: benchmark, probe, multilingual, conversation, safety, speed."""
+
+    @abstractmethod
+    def samples(self) -> Sequence[Sample]:
+        """All samples, in a deterministic order. May raise DataError."""
+
+    @abstractmethod
+    def requests(self, sample: Sample) -> list[Request]:
+        """The backend requests needed to score ``sample``."""
+
+    @abstractmethod
+    def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
+        """Score ``sample`` from the results of its requests (same order as ``requests``)."""
+
+    def config(self) -> dict[str, JSONValue]:
+        """Everything that changes the task's samples or prompts (goes into the run identity)."""
+        return {}
+
+    def prompt_template(self) -> str:
+        """A description of the prompt format; its hash is recorded in the manifest."""
+        return ""
+
+    def template_hash(self) -> str:
+        payload = json.dumps(
+            {"template": self.prompt_template(), "config": self.config()}, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def metric(self, name: str) -> MetricSpec:
+        for spec in self.metrics:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def manifest(self) -> dict[str, JSONValue]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "kind": self.kind.value,
+            "family": self.family,
+            "template_hash": self.template_hash(),
+            "config": self.config(),
+            "source": self.source,
+            "primary_metric": self.primary_metric,
+            "metrics": [
+                {
+                    "name": m.name,
+                    "higher_is_better": m.higher_is_better,
+                    "aggregation": m.aggregation,
+                    "binary": m.binary,
+                    "scale": m.scale,
+                }
+                for m in self.metrics
+            ],
+        }
+
+
+TaskFactory = Callable[[str, Mapping[str, str]], Task]
+"""Builds a task from its argument (e.g. a file path; may be "") and key=value options."""
+
+TASKS: LazyRegistry[TaskFactory] = LazyRegistry("task")
+SUITES: dict[str, tuple[str, ...]] = {}
+
+
+def register_task(name: str, target: str) -> None:
+    TASKS.register(name, target)
+
+
+def register_suite(name: str, task_specs: Iterable[str]) -> None:
+    SUITES[name] = tuple(task_specs)
