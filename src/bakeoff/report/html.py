@@ -95,14 +95,14 @@ def _summary(report: ReportModel) -> str:
                 charts.append(_metric_chart(task, metric))
     comparisons = [c for c in report.comparisons() if c[1].primary]
     verdicts = _table(
-        ["task", "A vs B", "difference A − B [95% CI]", "p (Holm)", "P(A &gt; B)", "verdict"],
+        ["task", "A vs B", "difference A − B [95% CI]", "p (Holm)", "P(A better)", "verdict"],
         [
             [
                 untrusted_html(task.name),
                 untrusted_html(f"{c.model_a} vs {c.model_b}"),
                 difference_text(c, metric),
                 p_text(c.p_adjusted),
-                number(c.paired.prob_a_better, 2),
+                number(c.prob_a_better, 2),
                 _verdict_html(c.verdict),
             ]
             for task, metric, c in comparisons
@@ -199,7 +199,7 @@ def _task(task: TaskReport) -> str:
             untrusted_html(c.paired.test),
             p_text(c.paired.p_value),
             p_text(c.p_adjusted),
-            number(c.paired.prob_a_better, 2),
+            number(c.prob_a_better, 2),
             str(c.paired.n),
             _verdict_html(c.verdict),
         ]
@@ -207,7 +207,7 @@ def _task(task: TaskReport) -> str:
         for c in metric.comparisons
     ]
     comparisons = _table(
-        ["metric", "A vs B", "A − B [95% CI]", "test", "p", "p (Holm)", "P(A &gt; B)", "n",
+        ["metric", "A vs B", "A − B [95% CI]", "test", "p", "p (Holm)", "P(A better)", "n",
          "verdict"],
         rows,
     ) if rows else ""

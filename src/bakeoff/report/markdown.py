@@ -91,14 +91,14 @@ def _summary(report: ReportModel) -> list[str]:
     comparisons = [c for c in report.comparisons() if c[1].primary]
     if comparisons:
         lines += _table(
-            ["task", "A vs B", "difference A − B [95% CI]", "p (Holm)", "P(A > B)", "verdict"],
+            ["task", "A vs B", "difference A − B [95% CI]", "p (Holm)", "P(A better)", "verdict"],
             [
                 [
                     task.name,
                     f"{c.model_a} vs {c.model_b}",
                     difference_text(c, metric),
                     p_text(c.p_adjusted),
-                    number(c.paired.prob_a_better, 2),
+                    number(c.prob_a_better, 2),
                     f"**{c.verdict}**",
                 ]
                 for task, metric, c in comparisons
@@ -168,7 +168,7 @@ def _task(task: TaskReport) -> list[str]:
             c.paired.test,
             p_text(c.paired.p_value),
             p_text(c.p_adjusted),
-            number(c.paired.prob_a_better, 2),
+            number(c.prob_a_better, 2),
             str(c.paired.n),
             c.verdict,
         ]
@@ -178,7 +178,7 @@ def _task(task: TaskReport) -> list[str]:
     if rows:
         lines += [""]
         lines += _table(
-            ["metric", "A vs B", "A − B [95% CI]", "test", "p", "p (Holm)", "P(A > B)", "n",
+            ["metric", "A vs B", "A − B [95% CI]", "test", "p", "p (Holm)", "P(A better)", "n",
              "verdict"],
             rows,
         )

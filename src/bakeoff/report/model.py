@@ -29,11 +29,13 @@ from bakeoff.tasks.base import MetricSpec
 
 ALPHA = 0.05
 PAIRED_METHOD = (
-    "Paired differences are computed on the samples both models finished. For 0/1 metrics "
-    "(accuracy, exact match) the p-value is McNemar's exact test on the discordant pairs; for "
-    "other per-sample means a paired t-test; for corpus-level metrics a paired bootstrap. "
-    "Intervals of differences come from a paired bootstrap (2,000 resamples, seed 0). "
-    "p-values are Holm-adjusted over every comparison in the report."
+    "Scores: Wilson interval for accuracies, Student t for other per-sample means, percentile "
+    "bootstrap for corpus-level metrics. Paired differences use the samples both models "
+    "finished: for 0/1 metrics (accuracy, exact match) McNemar's exact test, with a Newcombe "
+    "hybrid-score interval of the difference; for other per-sample means a paired t-test and "
+    "t-interval; for corpus-level metrics a paired permutation test and a paired percentile "
+    "bootstrap interval. P(A > B) comes from a paired bootstrap. p-values are Holm-adjusted "
+    "over every comparison in the report."
 )
 
 
@@ -53,6 +55,8 @@ class Comparison:
     p_adjusted: float
     verdict: str
     """"A better", "B better" (with the model names) or "no significant difference"."""
+    prob_a_better: float
+    """Paired-bootstrap probability that A is better, oriented by the metric's direction."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +227,9 @@ def _metric_report(
         if len(a) != len(shared) or len(b) != len(shared):
             continue
         paired = compare_paired(a, b, spec.aggregate, spec.binary, is_mean)
-        comparisons.append(Comparison(model_a, model_b, paired, paired.p_value, ""))
+        # The bootstrap reports P(score A > score B); for lower-is-better metrics flip it.
+        prob = paired.prob_a_better if spec.higher_is_better else 1.0 - paired.prob_a_better
+        comparisons.append(Comparison(model_a, model_b, paired, paired.p_value, "", prob))
     return MetricReport(
         spec.name, spec.higher_is_better, spec.scale, primary, tuple(scores), comparisons
     )
@@ -241,7 +247,8 @@ def _apply_holm(tasks: Sequence[TaskReport]) -> None:
     for (metric, index), p_adj in zip(entries, adjusted, strict=True):
         old = metric.comparisons[index]
         metric.comparisons[index] = Comparison(
-            old.model_a, old.model_b, old.paired, p_adj, _verdict(old, p_adj, metric)
+            old.model_a, old.model_b, old.paired, p_adj, _verdict(old, p_adj, metric),
+            old.prob_a_better,
         )
 
 
