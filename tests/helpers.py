@@ -11,8 +11,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BAKEOFF_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-def run_cli(*args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run(
         [sys.executable, "-m", "bakeoff.cli.main", *args],

@@ -34,8 +34,7 @@ def test_unknown_suite(tmp_path: Path) -> None:
 
 
 def test_missing_model_file(tmp_path: Path) -> None:
-    result = run_cli("run", "-m", "llamacpp:/no/such/model.gguf", "-t", "arithmetic",
-                     cwd=tmp_path)
+    result = run_cli("run", "-m", "llamacpp:/no/such/model.gguf", "-t", "arithmetic", cwd=tmp_path)
     _assert_user_error(result, "/no/such/model.gguf")
     assert not (tmp_path / "bakeoff.db").exists(), "bad input must not create a database"
 
@@ -63,22 +62,32 @@ def test_unwritable_database_path(tmp_path: Path) -> None:
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        result = run_cli("run", "-m", "mock:a", "-t", "arithmetic",
-                         "--db", str(locked / "x.db"), cwd=tmp_path)
+        result = run_cli(
+            "run", "-m", "mock:a", "-t", "arithmetic", "--db", str(locked / "x.db"), cwd=tmp_path
+        )
     finally:
         locked.chmod(0o700)
     if result.returncode == 0:
         # root ignores folder permissions; /sys refuses new files even to root.
-        result = run_cli("run", "-m", "mock:a", "-t", "arithmetic", "--db", "/sys/x.db",
-                         cwd=tmp_path)
+        result = run_cli(
+            "run", "-m", "mock:a", "-t", "arithmetic", "--db", "/sys/x.db", cwd=tmp_path
+        )
         _assert_user_error(result, "cannot write database /sys/x.db")
         return
     _assert_user_error(result, str(locked / "x.db"))
 
 
 def test_database_in_missing_folder(tmp_path: Path) -> None:
-    result = run_cli("run", "-m", "mock:a", "-t", "arithmetic",
-                     "--db", str(tmp_path / "nope" / "x.db"), cwd=tmp_path)
+    result = run_cli(
+        "run",
+        "-m",
+        "mock:a",
+        "-t",
+        "arithmetic",
+        "--db",
+        str(tmp_path / "nope" / "x.db"),
+        cwd=tmp_path,
+    )
     _assert_user_error(result, "does not exist")
 
 

@@ -42,9 +42,10 @@ def test_sigkill_then_rerun_matches_uninterrupted_run(tmp_path: Path) -> None:
 
     killed_db = tmp_path / "killed.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "bakeoff.cli.main", "run", *MODELS, *TASKS,
-         "--db", str(killed_db)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "bakeoff.cli.main", "run", *MODELS, *TASKS, "--db", str(killed_db)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while _count(killed_db) < 20 and time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bakeoff.core.errors import ConfigError, DataError
@@ -17,8 +18,6 @@ from bakeoff.tasks.base import MetricSpec
 from bakeoff.tasks.catalog import TaskSpec, build_task, build_tasks, expand
 from bakeoff.tasks.generic import JsonlMultipleChoiceTask, PerplexityTask
 from bakeoff.tasks.probes import ArithmeticProbe, NeedleProbe
-
-import numpy as np
 
 
 @pytest.mark.parametrize("name", ["arithmetic", "arithmetic-mc", "needle", "copy"])
@@ -49,8 +48,10 @@ def test_arithmetic_scoring_extracts_the_number() -> None:
     sample = task.samples()[0]
     right = task.score(sample, [GenerationResult(f" {sample.target}\nQ: next")])
     wrong = task.score(sample, [GenerationResult(" 12345")])
-    assert right.correct and right.metric_inputs["exact_match"] == (1.0,)
-    assert not wrong.correct and wrong.metric_inputs["exact_match"] == (0.0,)
+    assert right.correct
+    assert right.metric_inputs["exact_match"] == (1.0,)
+    assert not wrong.correct
+    assert wrong.metric_inputs["exact_match"] == (0.0,)
 
 
 def test_needle_places_fact_at_each_depth() -> None:
@@ -62,7 +63,8 @@ def test_needle_places_fact_at_each_depth() -> None:
         fact = f"is {sample.target}."
         positions.append(context.index(fact) / len(context))
     assert positions == sorted(positions)
-    assert positions[0] < 0.1 and positions[-1] > 0.9
+    assert positions[0] < 0.1
+    assert positions[-1] > 0.9
     assert [s.metadata["depth"] for s in task.samples()] == [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
@@ -75,10 +77,12 @@ def test_multiple_choice_acc_and_acc_norm(tmp_path: Path) -> None:
     assert [r.continuation for r in requests] == [" a", " bbbbbbbb"]
     assert requests[0].context == "Pick\nAnswer:"
     # Choice 0 wins on raw log-likelihood; choice 1 wins per byte (-4/9 > -2/2).
-    score = task.score(sample, [LoglikelihoodResult(-2.0, False, 1),
-                                LoglikelihoodResult(-4.0, False, 3)])
+    score = task.score(
+        sample, [LoglikelihoodResult(-2.0, False, 1), LoglikelihoodResult(-4.0, False, 3)]
+    )
     assert score.metric_inputs == {"acc": (0.0,), "acc_norm": (1.0,)}
-    assert score.prediction == "a" and score.target == "bbbbbbbb"
+    assert score.prediction == "a"
+    assert score.target == "bbbbbbbb"
 
 
 def test_multiple_choice_answer_may_be_text(tmp_path: Path) -> None:
@@ -142,8 +146,12 @@ def test_corpus_aggregations_match_sklearn_definitions() -> None:
 def test_task_spec_parsing_and_suites() -> None:
     spec = TaskSpec.parse("mc:data/q.jsonl,name=mine")
     assert spec == TaskSpec("mc", "data/q.jsonl", {"name": "mine"})
-    assert [s.name for s in expand([], ["demo"])] == ["arithmetic-mc", "arithmetic", "needle",
-                                                       "copy"]
+    assert [s.name for s in expand([], ["demo"])] == [
+        "arithmetic-mc",
+        "arithmetic",
+        "needle",
+        "copy",
+    ]
     with pytest.raises(ConfigError, match="expected key=value"):
         TaskSpec.parse("arithmetic,n")
     with pytest.raises(ConfigError, match="has no option"):

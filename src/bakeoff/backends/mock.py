@@ -117,8 +117,8 @@ class MockBackend(Backend):
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerationOutcome]:
         out: list[GenerationOutcome] = []
         for r in requests:
-            prompt = r.prompt if isinstance(r.prompt, str) else "\n".join(
-                m.content for m in r.prompt
+            prompt = (
+                r.prompt if isinstance(r.prompt, str) else "\n".join(m.content for m in r.prompt)
             )
             failure = self._maybe_fail(prompt)
             if failure:

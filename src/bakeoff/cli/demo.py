@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="compare the bundled Gemma 3 270M and SmolLM2 135M on the built-in probe suite",
     )
     parser.add_argument(
-        "--quantized", action="store_true",
+        "--quantized",
+        action="store_true",
         help="add a third model: Gemma re-quantized to Q3_K_M (the quantization trade-off)",
     )
     parser.add_argument("--limit", type=int, help="at most N samples per task")

@@ -28,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from bakeoff.report.write import write_reports  # numpy/scipy only when a report is written
 
     try:
-        written = write_reports(store, args.run, out_dir, tuple(args.format or ('html', 'md')))
+        written = write_reports(store, args.run, out_dir, tuple(args.format or ("html", "md")))
     finally:
         store.close()
     console = stdout_console()

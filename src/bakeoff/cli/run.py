@@ -25,7 +25,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="[label=]backend:target[,key=value] e.g. llamacpp:gemma3-270m (repeat for more)",
     )
     parser.add_argument(
-        "-t", "--task", action="append", default=[], metavar="SPEC",
+        "-t",
+        "--task",
+        action="append",
+        default=[],
+        metavar="SPEC",
         help="name[:argument][,key=value] e.g. arithmetic,n=20 or mc:questions.jsonl",
     )
     parser.add_argument("-s", "--suite", action="append", default=[], help="a named suite")

@@ -29,9 +29,7 @@ class MissingDependencyError(BakeoffError):
     """An optional dependency is not installed; the message says which extra to install."""
 
     def __init__(self, package: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the '{package}' package: pip install 'bakeoff[{extra}]'"
-        )
+        super().__init__(f"{purpose} needs the '{package}' package: pip install 'bakeoff[{extra}]'")
         self.package = package
         self.extra = extra
 

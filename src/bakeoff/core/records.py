@@ -51,7 +51,7 @@ class SampleRecord:
 
 @dataclass(frozen=True, slots=True)
 class ResultRecord:
-    """One model's outcome on one sample. ``status`` is "ok" or "failed" (then ``error`` says why)."""
+    """One model's outcome on one sample: ``status`` "ok", or "failed" with ``error`` saying why."""
 
     run_id: str
     model: str

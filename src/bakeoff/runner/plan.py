@@ -87,7 +87,8 @@ class Plan:
                 position=position,
                 input=_jsonable_input(s),
                 target=_jsonable_target(s),
-                metadata={**dict(s.metadata), "choices": list(s.choices)} if s.choices
+                metadata={**dict(s.metadata), "choices": list(s.choices)}
+                if s.choices
                 else dict(s.metadata),
             )
             for t in self.tasks

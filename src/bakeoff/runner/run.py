@@ -88,9 +88,7 @@ def _run_model(
     progress: ProgressSink,
     outcome: RunOutcome,
 ) -> None:
-    pending = {
-        task.name: _pending(store, plan, spec.label, task) for task in plan.tasks
-    }
+    pending = {task.name: _pending(store, plan, spec.label, task) for task in plan.tasks}
     if not any(pending.values()):
         outcome.skipped += sum(len(plan.samples[t.name]) for t in plan.tasks)
         return  # Nothing to do: do not even load the model.

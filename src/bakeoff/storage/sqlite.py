@@ -130,21 +130,38 @@ class SqliteStore(Store):
             )
             self._conn.executemany(
                 "INSERT INTO run_models VALUES (?, ?, ?, ?, ?, ?)",
-                [(run.run_id, m.label, m.spec, m.backend, _dumps(m.info), m.position) for m in models],
+                [
+                    (run.run_id, m.label, m.spec, m.backend, _dumps(m.info), m.position)
+                    for m in models
+                ],
             )
             self._conn.executemany(
                 "INSERT INTO run_tasks VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run.run_id, t.name, t.version, t.template_hash, t.n_samples,
-                     _dumps(t.manifest), t.position)
+                    (
+                        run.run_id,
+                        t.name,
+                        t.version,
+                        t.template_hash,
+                        t.n_samples,
+                        _dumps(t.manifest),
+                        t.position,
+                    )
                     for t in tasks
                 ],
             )
             self._conn.executemany(
                 "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run.run_id, s.task, s.sample_id, s.position, _dumps(s.input),
-                     _dumps(s.target), _dumps(s.metadata))
+                    (
+                        run.run_id,
+                        s.task,
+                        s.sample_id,
+                        s.position,
+                        _dumps(s.input),
+                        _dumps(s.target),
+                        _dumps(s.metadata),
+                    )
                     for s in samples
                 ],
             )
@@ -219,8 +236,12 @@ class SqliteStore(Store):
 
     def _summary(self, row: sqlite3.Row) -> RunSummary:
         run_id = row["run_id"]
-        models = tuple(r[0] for r in self._conn.execute(
-            "SELECT label FROM run_models WHERE run_id = ? ORDER BY position", (run_id,)))
+        models = tuple(
+            r[0]
+            for r in self._conn.execute(
+                "SELECT label FROM run_models WHERE run_id = ? ORDER BY position", (run_id,)
+            )
+        )
         task_rows = self._conn.execute(
             "SELECT task, n_samples FROM run_tasks WHERE run_id = ? ORDER BY position", (run_id,)
         ).fetchall()
@@ -263,16 +284,25 @@ class SqliteStore(Store):
         run_id = self.resolve_run_id(run_id)
         row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         models = tuple(
-            ModelRecord(r["label"], r["spec"], r["backend"], json.loads(r["info_json"]),
-                        r["position"])
+            ModelRecord(
+                r["label"], r["spec"], r["backend"], json.loads(r["info_json"]), r["position"]
+            )
             for r in self._conn.execute(
-                "SELECT * FROM run_models WHERE run_id = ? ORDER BY position", (run_id,))
+                "SELECT * FROM run_models WHERE run_id = ? ORDER BY position", (run_id,)
+            )
         )
         tasks = tuple(
-            TaskRecord(r["task"], r["version"], r["template_hash"], r["n_samples"],
-                       json.loads(r["manifest_json"]), r["position"])
+            TaskRecord(
+                r["task"],
+                r["version"],
+                r["template_hash"],
+                r["n_samples"],
+                json.loads(r["manifest_json"]),
+                r["position"],
+            )
             for r in self._conn.execute(
-                "SELECT * FROM run_tasks WHERE run_id = ? ORDER BY position", (run_id,))
+                "SELECT * FROM run_tasks WHERE run_id = ? ORDER BY position", (run_id,)
+            )
         )
         return RunRecord(
             run_id=run_id,

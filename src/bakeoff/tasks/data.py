@@ -44,7 +44,9 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def require_field(obj: dict[str, Any], names: tuple[str, ...], path: Path | str, lineno: int) -> Any:
+def require_field(
+    obj: dict[str, Any], names: tuple[str, ...], path: Path | str, lineno: int
+) -> Any:
     """The first of ``names`` present in ``obj``; DataError naming the line otherwise."""
     for name in names:
         if name in obj:

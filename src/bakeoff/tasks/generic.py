@@ -325,4 +325,3 @@ class PerplexityTask(Task):
 
     def config(self) -> dict[str, JSONValue]:
         return {"path": self.pattern}
-
