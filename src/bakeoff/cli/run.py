@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+
+from rich.markup import escape
 
 from bakeoff.backends.base import ModelSpec, preflight
 from bakeoff.cli.common import add_db_option, open_store, stderr_console, stdout_console
 from bakeoff.cli.progress import RichProgress
+from bakeoff.core.errors import ConfigError
 from bakeoff.runner.plan import Plan, RunConfig, make_plan
 from bakeoff.runner.run import RunOutcome, execute_plan
 
@@ -37,11 +41,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
     parser.add_argument("--name", default="", help="a name for the run (part of its identity)")
     parser.add_argument("--batch-size", type=int, default=8, help="samples per stored chunk")
+    parser.add_argument(
+        "--data-dir",
+        help="local folder with benchmark data (else $BAKEOFF_DATA_DIR, else the Hugging Face hub)",
+    )
     add_db_option(parser)
     parser.set_defaults(handler=handle)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    if args.data_dir:
+        if not os.path.isdir(args.data_dir):
+            raise ConfigError(f"--data-dir {args.data_dir} is not a folder")
+        # Tasks look for local data through this variable (see tasks/benchmarks/_loading.py).
+        os.environ["BAKEOFF_DATA_DIR"] = os.path.abspath(args.data_dir)
     return RunConfig(
         models=tuple(ModelSpec.parse(text) for text in args.model),
         task_specs=tuple(args.task),
@@ -64,6 +77,8 @@ def run_plan(plan: Plan, db: str) -> RunOutcome:
         f"run [bold]{plan.run_id[:12]}[/bold] ({plan.name}): {len(plan.models)} models × "
         f"{len(plan.tasks)} tasks, {n_samples} samples per model → {db}"
     )
+    for name, reason in plan.unavailable:
+        console.print(f"[yellow]skipped {escape(name)}[/yellow]: {escape(reason)}", soft_wrap=True)
     try:
         with RichProgress(console) as progress:
             outcome = execute_plan(plan, store, progress=progress)

@@ -21,7 +21,7 @@ from bakeoff.core.records import ModelRecord, RunRecord, SampleRecord, TaskRecor
 from bakeoff.core.types import JSONValue, Sample
 from bakeoff.storage.sqlite import now_iso
 from bakeoff.tasks.base import Task
-from bakeoff.tasks.catalog import build_tasks
+from bakeoff.tasks.catalog import build_tasks, build_tasks_lenient
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,8 @@ class Plan:
     tasks: list[Task]
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     batch_size: int = 8
+    unavailable: list[tuple[str, str]] = field(default_factory=list)
+    """(task, reason) for suite tasks whose data is missing: reported, not run."""
 
     def records(self) -> tuple[RunRecord, list[ModelRecord], list[TaskRecord], list[SampleRecord]]:
         created = now_iso()
@@ -136,11 +138,28 @@ def run_manifest(plan: Plan) -> dict[str, JSONValue]:
         "machine": machine_description(),
         "seed": plan.config.get("seed"),
         "command": " ".join(sys.argv),
+        "unavailable_tasks": [{"name": n, "reason": r} for n, r in plan.unavailable],
     }
 
 
+def _build(config: RunConfig) -> tuple[list[Task], list[tuple[str, str]]]:
+    """Tasks named with --task must load; a suite's task whose data is missing is set aside.
+
+    That lets a suite such as ``guide`` run offline while the report still lists the missing
+    tasks with the reason and the way to provide their data.
+    """
+    from_suites, unavailable = build_tasks_lenient([], config.suites) if config.suites else ([], [])
+    named = build_tasks(config.task_specs, []) if config.task_specs else []
+    built = from_suites + [t for t in named if t.name not in {s.name for s in from_suites}]
+    if not built:
+        names = ", ".join(name for name, _ in unavailable)
+        first = unavailable[0][1] if unavailable else ""
+        raise ConfigError(f"no task has data ({names}); e.g. {first}")
+    return built, unavailable
+
+
 def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
-    built = list(tasks) if tasks is not None else build_tasks(config.task_specs, config.suites)
+    built, unavailable = (list(tasks), []) if tasks is not None else _build(config)
     samples = {t.name: _limited(t, config.limit) for t in built}
     identity: dict[str, JSONValue] = {
         "models": [m.canonical() for m in config.models],
@@ -162,6 +181,7 @@ def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
         tasks=built,
         samples=samples,
         batch_size=config.batch_size,
+        unavailable=unavailable,
     )
 
 

@@ -1,0 +1,192 @@
+"""A small threaded HTTP proxy that injects faults between a client and an upstream server.
+
+Every ``every``-th POST (starting with the ``first``-th) gets a fault, cycling through
+``kinds``: ``429`` (with ``Retry-After: 0``), ``500``, ``drop`` (connection closed with no
+response), ``stall`` (200 headers of an event stream, then silence until the client gives up)
+and ``cut`` (the upstream response is relayed, but the connection is closed half-way through
+its first chunk: a stream that ends early without an error). ``400`` (a client error, not
+retried) is available but not in the default cycle.
+Other requests are forwarded verbatim (streams are relayed as they arrive).
+
+Two extra modes for tests of hostile servers: ``tamper_echo`` rewrites the prompt
+log-probabilities of echo requests to -11 (the llama-cpp-python no-BOS bug), and
+``reflect_auth`` answers 401 with the received Authorization header in the error message.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlparse
+
+FAULT_KINDS = ("429", "500", "drop", "stall", "cut")
+
+
+class FaultProxy:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        every: int = 5,
+        first: int = 2,
+        kinds: Sequence[str] = FAULT_KINDS,
+        stall_seconds: float = 30.0,
+        tamper_echo: bool = False,
+        reflect_auth: bool = False,
+    ) -> None:
+        parsed = urlparse(upstream)
+        self.upstream_host = parsed.hostname or "127.0.0.1"
+        self.upstream_port = parsed.port or 80
+        self.every = every
+        self.first = first
+        self.kinds = tuple(kinds)
+        self.stall_seconds = stall_seconds
+        self.tamper_echo = tamper_echo
+        self.reflect_auth = reflect_auth
+        self.posts = 0
+        self.faults: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_fault(self) -> str | None:
+        with self._lock:
+            self.posts += 1
+            n = self.posts
+            if not self.kinds or n < self.first or (n - self.first) % self.every:
+                return None
+            kind = self.kinds[((n - self.first) // self.every) % len(self.kinds)]
+            self.faults[kind] += 1
+            return kind
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # one request per connection: close-delimited bodies
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._forward(b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if proxy.reflect_auth:
+                    auth = self.headers.get("authorization", "")
+                    self._json(401, {"error": {"message": f"invalid key: {auth}"}})
+                    return
+                fault = proxy._next_fault()
+                if fault == "429":
+                    self._json(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
+                elif fault == "400":
+                    self._json(400, {"error": {"message": "injected bad request"}})
+                elif fault == "500":
+                    self._json(500, {"error": {"message": "injected server error"}})
+                elif fault == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                elif fault == "stall":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    self.wfile.flush()
+                    proxy._stop.wait(proxy.stall_seconds)
+                    self.close_connection = True
+                elif fault == "cut":
+                    self._forward(body, cut=True)
+                else:
+                    self._forward(body)
+
+            def _json(
+                self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _forward(self, body: bytes, cut: bool = False) -> None:
+                conn = http.client.HTTPConnection(
+                    proxy.upstream_host, proxy.upstream_port, timeout=120
+                )
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "connection", "content-length")
+                }
+                headers["Connection"] = "close"
+                conn.request(self.command, self.path, body=body or None, headers=headers)
+                response = conn.getresponse()
+                tamper = proxy.tamper_echo and bool(body) and json.loads(body).get("echo") is True
+                if tamper:
+                    payload = json.loads(response.read())
+                    for choice in payload.get("choices", []):
+                        values = choice.get("logprobs", {}).get("token_logprobs", [])
+                        choice["logprobs"]["token_logprobs"] = [
+                            None if v is None else -11.0 for v in values
+                        ]
+                    self._json(response.status, payload)
+                    conn.close()
+                    return
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in (
+                        "transfer-encoding",
+                        "connection",
+                        "content-length",
+                        "date",
+                        "server",
+                    ):
+                        self.send_header(key, value)
+                self.end_headers()
+                while True:
+                    chunk = response.read1(65536)
+                    if not chunk:
+                        break
+                    if cut:
+                        self.wfile.write(chunk[: max(1, len(chunk) // 2)])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        break
+                    self.wfile.write(chunk)
+                    self.wfile.flush()
+                conn.close()
+
+        return Handler
+
+
+@contextmanager
+def fault_proxy(upstream: str, **kwargs: Any) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(upstream, **kwargs).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
