@@ -1,0 +1,105 @@
+"""One interface over the two ways a model is reached: in-process llama.cpp, or an HTTP server.
+
+Specs: ``llamacpp:PATH|alias[,n_ctx=,n_threads=,n_batch=]`` and
+``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,tokenizer=PATH.gguf,pid=N]`` (``pid`` names
+the server process, so its peak RSS can be read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+from bakeoff.backends.base import ModelInfo, ModelSpec
+from bakeoff.core.errors import ConfigError
+from bakeoff.speed.http_stream import DEFAULT_BASE_URL, HttpStreamer
+from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
+from bakeoff.speed.records import StreamTiming
+
+SUPPORTED = ("llamacpp", "openai")
+
+
+class Target(Protocol):
+    label: str
+    in_process: bool  # the model lives in this process (its peak RSS is ours)
+    pid: int | None  # else the server process holding it, when known
+
+    def count_tokens(self, text: str) -> int: ...
+
+    async def stream(self, prompt: str, max_tokens: int) -> StreamTiming: ...
+
+    def info(self) -> ModelInfo: ...
+
+    async def aclose(self) -> None: ...
+
+
+class LlamaCppTarget:
+    """In-process model. Streams run in a worker thread; the model serves one at a time, so at
+    concurrency > 1 requests wait inside the "server" (after ``t_sent``), as on a 1-slot server."""
+
+    def __init__(self, spec: ModelSpec, n_ctx: int) -> None:
+        self.label = spec.label
+        self.streamer = LlamaCppStreamer(spec, n_ctx)
+        self.in_process = True
+        self.pid: int | None = None
+
+    def count_tokens(self, text: str) -> int:
+        return self.streamer.count_tokens(text)
+
+    async def stream(self, prompt: str, max_tokens: int) -> StreamTiming:
+        t_sent = time.perf_counter()
+        return await asyncio.to_thread(self.streamer.stream, prompt, max_tokens, t_sent)
+
+    def info(self) -> ModelInfo:
+        return self.streamer.info()
+
+    async def aclose(self) -> None:
+        self.streamer.close()
+
+
+class HttpTarget:
+    def __init__(self, spec: ModelSpec, concurrency: int, n_ctx: int = 2048) -> None:
+        self.label = spec.label
+        self.n_ctx = n_ctx  # for the memory estimate only: the server chose its own
+        self.streamer = HttpStreamer(spec, concurrency)
+        self.in_process = False
+        raw_pid = spec.options.get("pid")
+        try:
+            self.pid = int(raw_pid) if raw_pid else None
+        except ValueError:
+            raise ConfigError(f"model option pid={raw_pid!r} is not a process id") from None
+
+    def count_tokens(self, text: str) -> int:
+        return self.streamer.count_tokens(text)
+
+    async def stream(self, prompt: str, max_tokens: int) -> StreamTiming:
+        return await self.streamer.stream(prompt, max_tokens, time.perf_counter())
+
+    def info(self) -> ModelInfo:
+        return self.streamer.info(self.n_ctx)
+
+    async def aclose(self) -> None:
+        await self.streamer.aclose()
+
+
+def check_spec(spec: ModelSpec) -> None:
+    """Cheap checks before anything is stored: backend known, model file present, URL sane."""
+    if spec.backend not in SUPPORTED:
+        raise ConfigError(
+            f"speed runs support backends {', '.join(SUPPORTED)}; got '{spec.backend}' "
+            f"in '{spec.canonical()}'"
+        )
+    if spec.backend == "llamacpp":
+        check_model_target(spec.target)
+        return
+    base_url = spec.options.get("base_url", DEFAULT_BASE_URL)
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"base_url must start with http:// or https://: {base_url}")
+
+
+def open_target(spec: ModelSpec, n_ctx: int, max_concurrency: int) -> Target:
+    check_spec(spec)
+    if spec.backend == "llamacpp":
+        return LlamaCppTarget(spec, n_ctx)
+    return HttpTarget(spec, max_concurrency, n_ctx)

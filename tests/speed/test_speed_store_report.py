@@ -1,0 +1,137 @@
+"""Speed records through the real SQLite store, into the report section and the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from tests.helpers import run_cli
+
+from bakeoff.report.speed_section import build_speed_section, speed_html_page, speed_markdown
+from bakeoff.speed.metrics import request_metrics, summarize
+from bakeoff.speed.records import Scenario, SpeedRecord, StreamTiming, TokenCounts
+from bakeoff.storage.speed_store import SpeedModelRow, SpeedScenarioRow, SpeedStore
+from bakeoff.storage.sqlite import SqliteStore
+
+
+def _records(model: str, scenario: Scenario, ttft: float, n: int = 6) -> list[SpeedRecord]:
+    out = []
+    for i in range(n):
+        start = i * 2.0
+        chunks = tuple(start + ttft + 0.02 * k for k in range(4))
+        timing = StreamTiming(start, chunks[-1], chunks, ("a", "b", "c", "d"))
+        counts = TokenCounts((1, 1, 1, 1), scenario.prompt_tokens, 4)
+        out.append(SpeedRecord.from_timing(model, scenario, i, i == 0, start, timing, counts))
+    out.append(SpeedRecord.failure(model, scenario, n, False, 99.0, 99.0, "ReadTimeout: slow"))
+    return out
+
+
+def _fill(db: Path) -> tuple[str, dict[tuple[str, Scenario], list[SpeedRecord]]]:
+    store = SqliteStore(db)
+    speed = SpeedStore(store)
+    speed.create_run("r1", "test", {"slo": {"ttft": 0.3}}, {"platform": "test-machine"})
+    data = {}
+    for position, (model, base) in enumerate((("fast", 0.1), ("slow", 0.5))):
+        memory = {"weights_bytes": 2**20 * 10, "kv_bytes_per_token": 1024, "context": 2048,
+                  "estimate_bytes": 2**20 * 12, "note": ""}  # fmt: skip
+        speed.save_model("r1", SpeedModelRow(model, f"{model}=x:y", {}, memory), position)
+        for prompt in (128, 512):
+            for conc in (1, 2):
+                scenario = Scenario(prompt, 4, conc)
+                records = _records(model, scenario, base * prompt / 128 + 0.01 * conc)
+                energy = {"joules": None, "note": "no RAPL counters", "source": "none"}
+                resources = {"peak_rss_bytes": 2**20 * 300, "gpu_memory_bytes": None}
+                speed.save_scenario(
+                    "r1", SpeedScenarioRow(model, scenario, energy, resources), records
+                )
+                data[(model, scenario)] = records
+    store.close()
+    return "r1", data
+
+
+def test_records_round_trip_through_sqlite(tmp_path: Path) -> None:
+    run_id, data = _fill(tmp_path / "b.db")
+    store = SqliteStore(tmp_path / "b.db", create=False)
+    speed = SpeedStore(store)
+    assert speed.resolve(None) == run_id
+    assert store.connection.execute("PRAGMA user_version").fetchone()[0] >= 2
+    stored = speed.records(run_id)
+    expected = [r for records in data.values() for r in records]
+    key = lambda r: (r.model, r.scenario.key(), r.index)  # noqa: E731
+    assert sorted(stored, key=key) == sorted(expected, key=key)
+    assert [s.scenario for s in speed.scenarios(run_id)][:2] == [
+        Scenario(128, 4, 1),
+        Scenario(128, 4, 2),
+    ]
+    store.close()
+
+
+def test_report_section_shows_the_computed_figures(tmp_path: Path) -> None:
+    _fill(tmp_path / "b.db")
+    store = SqliteStore(tmp_path / "b.db", create=False)
+    section = build_speed_section(SpeedStore(store))
+    store.close()
+    markdown = speed_markdown(section)
+    # The fast model at prompt 128, c=1: figures recomputed here from the same records.
+    records = [
+        r for r in section.records if r.model == "fast" and r.scenario == Scenario(128, 4, 1)
+    ]
+    summary = summarize(records, {"ttft": 0.3})
+    throughput, latency, *_distributions = (
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("| fast | 128 | c=1 |")
+    )
+    cells = throughput
+    assert cells[3:5] == ["5", "1"]  # 5 measured ok (warm-up excluded), 1 failed
+    assert cells[5] == f"{summary.requests_per_s:,.2f}"
+    assert latency[3] == f"{summary.latency['ttft'].p50 * 1000:,.1f}"
+    assert latency[8] == f"{summary.latency['tpot'].p50 * 1000:,.1f}"
+    assert cells[8] == "not measurable here"  # no energy counter in the stored scenario
+    assert summary.goodput == summary.requests_per_s  # all five meet ttft ≤ 300 ms
+    assert cells[7] == f"{summary.goodput:,.2f}"
+    assert "| slow | 512 | c=1 | 5 | 1 | " in markdown
+    assert "ReadTimeout: slow" in markdown
+    assert "not measurable here (no RAPL counters)" in markdown
+    slow = [request_metrics(r) for r in section.measured_ok("slow")]
+    assert all(m.ttft > 0.3 for m in slow)
+    # TTFT ≤ 300 ms: fast meets it at 128 prompt tokens (~0.11 s), not at 512 (~0.41 s).
+    assert "fast 10/20, slow 0/20" in markdown
+    html = speed_html_page(section)
+    assert html.count("<svg") == 4
+    assert "<script" not in html
+    assert "output tokens/s vs concurrency" in html
+    assert re.search(r"<td>fast</td><td>128</td><td>c=1</td><td>5</td>", html)
+
+
+def test_cli_show_prints_tables_and_writes_report(tmp_path: Path) -> None:
+    _fill(tmp_path / "b.db")
+    result = run_cli("speed", "--show", "--db", "b.db", "--report", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "latency (ms)" in result.stdout
+    assert "speed run r1" in result.stdout
+    assert (tmp_path / "out.md").read_text().startswith("## Speed under load")
+    assert "<svg" in (tmp_path / "out.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-m", "mock:x"], "speed runs support backends llamacpp, openai"),
+        (["-m", "llamacpp:/no/such.gguf"], "model file not found"),
+        (["-m", "openai:m,base_url=ftp://x"], "base_url must start with http"),
+        (["-m", "llamacpp:x", "--concurrency", "1,two"], "--concurrency takes comma-separated"),
+        (["-m", "llamacpp:x", "--slo", "ttft=soon"], "bad SLO item"),
+        (["--concurrency", "1"], "give at least one model"),
+        (["--show"], "no bakeoff database"),
+    ],
+)
+def test_cli_user_errors_exit_2_without_traceback(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run_cli("speed", *args, "--db", "s.db", cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "s.db").exists()  # bad input leaves no half-made store
