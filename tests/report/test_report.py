@@ -24,24 +24,48 @@ def _fixed_store(path: Path) -> SqliteStore:
     task = ArithmeticProbe("", {"n": "24"})
     samples = task.samples()
     run = RunRecord(
-        run_id="0123456789abcdef", name="fixed", status="complete",
-        created_at="2026-01-01T00:00:00+00:00", updated_at="2026-01-01T00:00:00+00:00",
-        config={}, manifest={
+        run_id="0123456789abcdef",
+        name="fixed",
+        status="complete",
+        created_at="2026-01-01T00:00:00+00:00",
+        updated_at="2026-01-01T00:00:00+00:00",
+        config={},
+        manifest={
             "bakeoff_version": "0.0.test",
-            "machine": {"processor": "Test CPU", "cpu_count": 2, "platform": "Linux",
-                        "python": "3.11"},
+            "machine": {
+                "processor": "Test CPU",
+                "cpu_count": 2,
+                "platform": "Linux",
+                "python": "3.11",
+            },
             "command": "bakeoff run -m a=mock:a -m b=mock:b -t arithmetic,n=24",
         },
     )
     models = [
-        ModelRecord("alpha", "alpha=mock:a", "mock",
-                    {"backend": "mock", "sha256": "a" * 64, "parameters": 270_000_000,
-                     "quantization": "Q4_K_M", "context_length": 32768}, 0),
-        ModelRecord("beta", "beta=mock:b", "mock",
-                    {"backend": "mock", "sha256": "b" * 64, "parameters": 135_000_000}, 1),
+        ModelRecord(
+            "alpha",
+            "alpha=mock:a",
+            "mock",
+            {
+                "backend": "mock",
+                "sha256": "a" * 64,
+                "parameters": 270_000_000,
+                "quantization": "Q4_K_M",
+                "context_length": 32768,
+            },
+            0,
+        ),
+        ModelRecord(
+            "beta",
+            "beta=mock:b",
+            "mock",
+            {"backend": "mock", "sha256": "b" * 64, "parameters": 135_000_000},
+            1,
+        ),
     ]
-    tasks = [TaskRecord(task.name, task.version, task.template_hash(), len(samples),
-                        task.manifest(), 0)]
+    tasks = [
+        TaskRecord(task.name, task.version, task.template_hash(), len(samples), task.manifest(), 0)
+    ]
     sample_records = [
         SampleRecord(task.name, s.id, i, s.input, s.target, {}) for i, s in enumerate(samples)
     ]
@@ -52,13 +76,24 @@ def _fixed_store(path: Path) -> SqliteStore:
         # alpha is right on 20 of 24, beta on 8 of 24; beta's 3rd answer is hostile markup.
         for model, right in (("alpha", index % 6 != 0), ("beta", index % 3 == 0)):
             prediction = str(sample.target) if right else (HOSTILE if index == 2 else "0")
-            results.append(ResultRecord(
-                run_id=run.run_id, model=model, task=task.name, sample_id=sample.id,
-                status="ok", prediction=prediction, target=str(sample.target), correct=right,
-                metrics={"exact_match": (float(right),)}, prompt_tokens=50, output_tokens=4,
-                prompt_seconds=0.1 if model == "alpha" else 0.2, output_seconds=0.05,
-                created_at="2026-01-01T00:00:00+00:00",
-            ))
+            results.append(
+                ResultRecord(
+                    run_id=run.run_id,
+                    model=model,
+                    task=task.name,
+                    sample_id=sample.id,
+                    status="ok",
+                    prediction=prediction,
+                    target=str(sample.target),
+                    correct=right,
+                    metrics={"exact_match": (float(right),)},
+                    prompt_tokens=50,
+                    output_tokens=4,
+                    prompt_seconds=0.1 if model == "alpha" else 0.2,
+                    output_seconds=0.05,
+                    created_at="2026-01-01T00:00:00+00:00",
+                )
+            )
     store.save_results(results)
     return store
 
@@ -86,7 +121,8 @@ def test_markdown_states_significance(report_model) -> None:  # type: ignore[no-
     # 20/24 vs 8/24: 16 discordant pairs favour alpha, 4 beta; McNemar exact p = 0.0118.
     assert "**alpha better**" in text
     assert "McNemar" in text
-    assert "<script>" not in text and "<img" not in text
+    assert "<script>" not in text
+    assert "<img" not in text
 
 
 def test_html_escapes_model_output(report_model) -> None:  # type: ignore[no-untyped-def]
@@ -100,6 +136,7 @@ def test_html_escapes_model_output(report_model) -> None:  # type: ignore[no-unt
 def test_html_is_self_contained(report_model) -> None:  # type: ignore[no-untyped-def]
     html = render_html(report_model)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
-    assert "@import" not in html and "url(" not in html
+    assert "@import" not in html
+    assert "url(" not in html
     assert "default-src 'none'" in html
     assert "<svg" in html

@@ -139,7 +139,7 @@ class Backend(ABC):
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
 
-    @classmethod
+    @classmethod  # noqa: B027 - an optional hook: most backends need no preflight
     def preflight(cls, spec: ModelSpec) -> None:
         """Cheap checks before a run starts (file exists, key present); raise a BakeoffError.
 
@@ -161,7 +161,7 @@ class Backend(ABC):
         raise UnsupportedRequestError(self._unsupported(RequestKind.GENERATE))
 
     def count_tokens(self, text: str) -> int | None:
-        """Tokens the model's own tokenizer makes of ``text`` (no special tokens); None if unknown."""
+        """Tokens the model's tokenizer makes of ``text`` (no special tokens); None if unknown."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
@@ -174,6 +174,8 @@ class Backend(ABC):
 BACKENDS: LazyRegistry[type[Backend]] = LazyRegistry("backend")
 BACKENDS.register("llamacpp", "bakeoff.backends.llamacpp:LlamaCppBackend")
 BACKENDS.register("mock", "bakeoff.backends.mock:MockBackend")
+BACKENDS.register("hf", "bakeoff.backends.hf:HFBackend")
+BACKENDS.register("openai", "bakeoff.backends.openai_compat:OpenAICompatBackend")
 
 
 def preflight(spec: ModelSpec) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.markup import escape
 
 from bakeoff import __version__
-from bakeoff.cli import demo, report, run, runs
+from bakeoff.cli import claims, demo, report, run, runs, serve, speed
 from bakeoff.cli.common import stderr_console
 from bakeoff.core.errors import BakeoffError
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bakeoff", description="Compare language models head to head.")
     parser.add_argument("--version", action="version", version=f"bakeoff {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (run, report, runs, demo):
+    for module in (run, report, runs, demo, speed, claims, serve):
         module.register(subparsers)
     return parser
 

@@ -11,23 +11,43 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from html import escape as html_escape
 
 import numpy as np
 
 from bakeoff.core.records import ResultRecord, RunRecord, SampleRecord
 from bakeoff.core.types import JSONValue
+from bakeoff.report.breakdown import GroupBreakdown, group_breakdowns
+from bakeoff.report.cost import CostRow, cost_row
+from bakeoff.report.hardware import HardwareRow, hardware_row
+from bakeoff.report.profiles import (
+    DEFAULT_PROFILES,
+    ParetoPoint,
+    ProfileResult,
+    pareto,
+    score_profiles,
+)
 from bakeoff.stats import (
     Interval,
     PairedComparison,
     compare_paired,
+    expected_discordance,
     holm,
+    mdd_continuous,
     metric_interval,
+    minimum_detectable_difference,
     rate,
+    samples_needed,
 )
 from bakeoff.storage.base import Store
 from bakeoff.tasks.base import MetricSpec
 
 ALPHA = 0.05
+POWER = 0.8
+TARGET_DIFFERENCE = 0.02
+"""The difference (2 points on a 0–100 scale) the "samples needed" column is computed for."""
+SECTIONS = ("benchmarks", "multilingual", "conversation", "safety")
+"""A task's section is its family when that names a section, else "benchmarks"."""
 PAIRED_METHOD = (
     "Scores: Wilson interval for accuracies, Student t for other per-sample means, percentile "
     "bootstrap for corpus-level metrics. Paired differences use the samples both models "
@@ -48,6 +68,16 @@ class ModelScore:
 
 
 @dataclass(frozen=True, slots=True)
+class Power:
+    """How sensitive a comparison was: the minimum detectable difference (MDD) at 80% power
+    for the n used, and the samples a 2-point difference would need (binary metrics only)."""
+
+    discordance: float | None
+    mdd: float
+    samples_for_target: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     model_a: str
     model_b: str
@@ -57,6 +87,7 @@ class Comparison:
     """"A better", "B better" (with the model names) or "no significant difference"."""
     prob_a_better: float
     """Paired-bootstrap probability that A is better, oriented by the metric's direction."""
+    power: Power | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +119,12 @@ class TaskReport:
     n_samples: int
     metrics: tuple[MetricReport, ...]
     disagreements: tuple[Disagreement, ...]
+    groups: tuple[GroupBreakdown, ...] = ()
+    section: str = "benchmarks"
+
+    @property
+    def primary(self) -> MetricReport | None:
+        return next((m for m in self.metrics if m.primary), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +139,12 @@ class SpeedSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class UnavailableTask:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReportModel:
     run: RunRecord
     models: tuple[str, ...]
@@ -110,6 +153,20 @@ class ReportModel:
     speed: tuple[SpeedSummary, ...]
     method: str = PAIRED_METHOD
     alpha: float = ALPHA
+    hardware: tuple[HardwareRow, ...] = ()
+    cost: tuple[CostRow, ...] = ()
+    price_per_hour: float | None = None
+    criteria: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    """Model → raw criterion values the profiles weigh (see report.profiles)."""
+    profiles: tuple[ProfileResult, ...] = ()
+    pareto_cost: tuple[ParetoPoint, ...] = ()
+    pareto_latency: tuple[ParetoPoint, ...] = ()
+    unavailable: tuple[UnavailableTask, ...] = ()
+    speed_section: Mapping[str, str] = field(default_factory=dict)
+    """Format → rendered section from stored speed-lab records, when any (report.speed_section)."""
+
+    def section_tasks(self, section: str) -> tuple[TaskReport, ...]:
+        return tuple(t for t in self.tasks if t.section == section)
 
     def comparisons(self) -> list[tuple[TaskReport, MetricReport, Comparison]]:
         return [
@@ -120,7 +177,14 @@ class ReportModel:
         ]
 
 
-def build_report(store: Store, run_ref: str, max_disagreements: int = 5) -> ReportModel:
+def build_report(
+    store: Store,
+    run_ref: str,
+    max_disagreements: int = 5,
+    *,
+    profiles: Mapping[str, Mapping[str, float]] | None = None,
+    price_per_hour: float | None = None,
+) -> ReportModel:
     run = store.get_run(run_ref)
     models = tuple(m.label for m in run.models)
     results = list(store.iter_results(run.run_id))
@@ -131,17 +195,143 @@ def build_report(store: Store, run_ref: str, max_disagreements: int = 5) -> Repo
     for task in run.tasks:
         samples = {s.sample_id: s for s in store.iter_samples(run.run_id, task.name)}
         tasks.append(
-            _task_report(task.name, task.manifest, task.version, task.template_hash,
-                         task.n_samples, models, by_task[task.name], samples, max_disagreements)
+            _task_report(
+                task.name,
+                task.manifest,
+                task.version,
+                task.template_hash,
+                task.n_samples,
+                models,
+                by_task[task.name],
+                samples,
+                max_disagreements,
+            )
         )
     _apply_holm(tasks)
+    info = {m.label: m.info for m in run.models}
+    speed = tuple(_speed(model, results) for model in models)
+    hardware = tuple(hardware_row(m, info[m]) for m in models)
+    cost = tuple(cost_row(m, info[m], results, price_per_hour) for m in models)
+    criteria = _criteria(models, tasks, speed, hardware, cost, results)
     return ReportModel(
         run=run,
         models=models,
-        model_info={m.label: m.info for m in run.models},
+        model_info=info,
         tasks=tuple(tasks),
-        speed=tuple(_speed(model, results) for model in models),
+        speed=speed,
+        hardware=hardware,
+        cost=cost,
+        price_per_hour=price_per_hour,
+        criteria=criteria,
+        profiles=score_profiles(models, criteria, profiles or DEFAULT_PROFILES),
+        pareto_cost=_pareto(criteria, "cost"),
+        pareto_latency=_pareto(criteria, "latency"),
+        unavailable=_unavailable(run.manifest),
+        speed_section=_speed_section(store, run),
     )
+
+
+def _unavailable(manifest: Mapping[str, JSONValue]) -> tuple[UnavailableTask, ...]:
+    items = manifest.get("unavailable_tasks")
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        UnavailableTask(str(item.get("name", "?")), str(item.get("reason", "")))
+        for item in items
+        if isinstance(item, dict)
+    )
+
+
+def _speed_section(store: Store, run: RunRecord) -> dict[str, str]:
+    """The speed lab's section (``bakeoff speed``) for the newest speed run that measured one of
+    this run's models (matched by label), demoted one heading level to sit inside the guide's
+    speed section. Empty when there is none."""
+    try:
+        from bakeoff.report import speed_section
+        from bakeoff.storage.speed_store import SpeedStore
+        from bakeoff.storage.sqlite import SqliteStore
+    except ImportError:  # the speed lab is optional: the guide works without it
+        return {}
+    if not isinstance(store, SqliteStore):
+        return {}
+    speed_store = SpeedStore(store)
+    labels = {m.label for m in run.models}
+    chosen = next(
+        (
+            r
+            for r in speed_store.list_runs()
+            if labels & {m.label for m in speed_store.models(r.speed_run_id)}
+        ),
+        None,
+    )
+    if chosen is None:
+        return {}
+    section = speed_section.build_speed_section(speed_store, chosen.speed_run_id)
+    markdown = "\n".join(
+        "#" + line if line.startswith("#") else line
+        for line in speed_section.speed_markdown(section).splitlines()
+    )
+    html = speed_section.speed_html(section)
+    for level in (3, 2):
+        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
+            f"</h{level}>", f"</h{level + 1}>"
+        )
+    intro = f"From speed run {chosen.speed_run_id} ({chosen.name}, {chosen.created_at})."
+    return {"md": f"{intro}\n\n{markdown}", "html": f"<p>{html_escape(intro)}</p>{html}"}
+
+
+def _fraction_scores(tasks: Sequence[TaskReport], sections: set[str], model: str) -> float | None:
+    """Mean primary score over tasks whose primary metric is a fraction where higher is better."""
+    values = []
+    for task in tasks:
+        metric = task.primary
+        if task.section not in sections or metric is None or not metric.higher_is_better:
+            continue
+        for score in metric.scores:
+            estimate = score.interval.estimate
+            if score.model == model and math.isfinite(estimate) and 0.0 <= estimate <= 1.0:
+                values.append(estimate)
+    return sum(values) / len(values) if values else None
+
+
+def _criteria(
+    models: Sequence[str],
+    tasks: Sequence[TaskReport],
+    speed: Sequence[SpeedSummary],
+    hardware: Sequence[HardwareRow],
+    cost: Sequence[CostRow],
+    results: Sequence[ResultRecord],
+) -> dict[str, dict[str, float | None]]:
+    quality_sections = {"benchmarks", "multilingual", "conversation"}
+    out: dict[str, dict[str, float | None]] = {}
+    for model, spd, hw, cst in zip(models, speed, hardware, cost, strict=True):
+        timed = [
+            (r.prompt_seconds or 0.0) + (r.output_seconds or 0.0)
+            for r in results
+            if r.model == model and r.status == "ok" and r.prompt_seconds is not None
+        ]
+        out[model] = {
+            "quality": _fraction_scores(tasks, quality_sections, model),
+            "safety": _fraction_scores(tasks, {"safety"}, model),
+            "speed": spd.output_tokens_per_second,
+            "latency": sum(timed) / len(timed) if timed else None,
+            "cost": cst.usd_per_1m_tokens
+            if cst.usd_per_1m_tokens is not None
+            else cst.seconds_per_1m_tokens,
+            "memory": float(hw.weights_bytes) if hw.weights_bytes else None,
+        }
+    return out
+
+
+def _pareto(
+    criteria: Mapping[str, Mapping[str, float | None]], axis: str
+) -> tuple[ParetoPoint, ...]:
+    points = {
+        model: (float(values[axis] or 0.0), float(values["quality"] or 0.0))
+        for model, values in criteria.items()
+        if values.get(axis) is not None and values.get("quality") is not None
+    }
+    return pareto(points) if len(points) >= 1 else ()
 
 
 def _metric_specs(manifest: Mapping[str, JSONValue]) -> list[MetricSpec]:
@@ -193,7 +383,22 @@ def _task_report(
         n_samples=n_samples,
         metrics=metrics,
         disagreements=_disagreements(models, ok, samples, max_disagreements),
+        groups=group_breakdowns(
+            next((s for s in _metric_specs(manifest) if s.name == primary), None),
+            models,
+            ok,
+            samples,
+        ),
+        section=_section(str(manifest.get("family", "")), samples),
     )
+
+
+def _section(family: str, samples: Mapping[str, SampleRecord]) -> str:
+    if family in SECTIONS:
+        return family
+    if any("language" in s.metadata for s in samples.values()):
+        return "multilingual"
+    return "benchmarks"
 
 
 def _inputs(records: Sequence[ResultRecord], metric: str) -> np.ndarray:
@@ -229,7 +434,11 @@ def _metric_report(
         paired = compare_paired(a, b, spec.aggregate, spec.binary, is_mean)
         # The bootstrap reports P(score A > score B); for lower-is-better metrics flip it.
         prob = paired.prob_a_better if spec.higher_is_better else 1.0 - paired.prob_a_better
-        comparisons.append(Comparison(model_a, model_b, paired, paired.p_value, "", prob))
+        comparisons.append(
+            Comparison(
+                model_a, model_b, paired, paired.p_value, "", prob, _power(spec, paired, a, b)
+            )
+        )
     return MetricReport(
         spec.name, spec.higher_is_better, spec.scale, primary, tuple(scores), comparisons
     )
@@ -247,9 +456,35 @@ def _apply_holm(tasks: Sequence[TaskReport]) -> None:
     for (metric, index), p_adj in zip(entries, adjusted, strict=True):
         old = metric.comparisons[index]
         metric.comparisons[index] = Comparison(
-            old.model_a, old.model_b, old.paired, p_adj, _verdict(old, p_adj, metric),
+            old.model_a,
+            old.model_b,
+            old.paired,
+            p_adj,
+            _verdict(old, p_adj, metric),
             old.prob_a_better,
+            old.power,
         )
+
+
+def _power(
+    spec: MetricSpec, paired: PairedComparison, a: np.ndarray, b: np.ndarray
+) -> Power | None:
+    """MDD for the n used; for 0/1 metrics from the measured discordance (share of samples on
+    which the two models disagree), which is what McNemar's test's power depends on."""
+    n = paired.n
+    if n < 2 or spec.aggregation != "mean":
+        return None
+    if spec.binary and paired.discordant is not None:
+        psi = sum(paired.discordant) / n
+        if psi == 0.0:
+            # Identical answers measure no disagreement; assume independent errors instead.
+            psi = expected_discordance(float(a[:, 0].mean()), float(b[:, 0].mean()))
+        if psi == 0.0:
+            return Power(0.0, minimum_detectable_difference(n, 0.5, discordance=0.0), None)
+        target = samples_needed(TARGET_DIFFERENCE, psi) if psi >= TARGET_DIFFERENCE else None
+        return Power(psi, minimum_detectable_difference(n, 0.5, discordance=psi), target)
+    differences = a[:, 0] - b[:, 0]
+    return Power(None, mdd_continuous(float(np.std(differences, ddof=1)), n), None)
 
 
 def _verdict(comparison: Comparison, p_adjusted: float, metric: MetricReport) -> str:

@@ -59,3 +59,62 @@ def bar_chart(title: str, bars: Sequence[Bar], unit: str = "", width: int = 520)
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    label: str
+    x: float
+    y: float
+    highlight: bool = False
+
+
+def scatter_chart(
+    title: str, points: Sequence[Point], x_label: str, y_label: str, width: int = 520
+) -> str:
+    """Points with labels; highlighted points (the Pareto front) are filled and joined by a line."""
+    height, left, bottom, top, right = 300, 56, 40, 28, 110
+    xs = [p.x for p in points if math.isfinite(p.x)] or [0.0, 1.0]
+    ys = [p.y for p in points if math.isfinite(p.y)] or [0.0, 1.0]
+    x_max = max(xs) * 1.1 or 1.0
+    y_max = max(max(ys) * 1.1, 0.01)
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def sx(x: float) -> float:
+        return left + x / x_max * plot_w
+
+    def sy(y: float) -> float:
+        return top + plot_h - y / y_max * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{untrusted_html(title)}">',
+        f'<text x="4" y="16" font-size="13" font-weight="bold">{untrusted_html(title)}</text>',
+        f'<path d="M{left} {top}V{top + plot_h}H{left + plot_w}" stroke="#444" fill="none"/>',
+        f'<text x="{left + plot_w / 2:.0f}" y="{height - 8}" font-size="11" '
+        f'text-anchor="middle">{untrusted_html(x_label)}</text>',
+        f'<text x="12" y="{top + plot_h / 2:.0f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {top + plot_h / 2:.0f})">{untrusted_html(y_label)}</text>',
+        f'<text x="{left - 4}" y="{top + 4}" font-size="10" text-anchor="end">{y_max:.2g}</text>',
+        f'<text x="{left + plot_w}" y="{top + plot_h + 14}" font-size="10" '
+        f'text-anchor="end">{x_max:.3g}</text>',
+    ]
+    front = sorted((p for p in points if p.highlight), key=lambda p: p.x)
+    if len(front) > 1:
+        path = "".join(
+            f"{'M' if i == 0 else 'L'}{sx(p.x):.1f} {sy(p.y):.1f}" for i, p in enumerate(front)
+        )
+        parts.append(f'<path d="{path}" stroke="#888" stroke-dasharray="4 3" fill="none"/>')
+    for index, point in enumerate(points):
+        if not (math.isfinite(point.x) and math.isfinite(point.y)):
+            continue
+        color = PALETTE[index % len(PALETTE)]
+        fill = color if point.highlight else "#fff"
+        parts.append(
+            f'<circle cx="{sx(point.x):.1f}" cy="{sy(point.y):.1f}" r="6" fill="{fill}" '
+            f'stroke="{color}" stroke-width="2"/>'
+            f'<text x="{sx(point.x) + 9:.1f}" y="{sy(point.y) + 4:.1f}" font-size="12">'
+            f"{untrusted_html(point.label)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 from bakeoff.report.model import Comparison, MetricReport, ModelScore
 from bakeoff.stats import Interval
@@ -59,9 +60,20 @@ def untrusted_html(text: str) -> str:
 
 
 def untrusted_markdown(text: str, limit: int = 160) -> str:
-    """One-line, table-safe, HTML-inert rendering of untrusted text for Markdown."""
+    """One-line, table-safe, HTML-inert rendering of untrusted text for Markdown.
+
+    Only what Markdown would interpret is escaped, so ordinary text stays readable: ``<`` that
+    could open a tag, ``&`` that could start an entity, table pipes, code ticks, emphasis
+    markers, and brackets when the text could form a link.
+    """
     flat = " ⏎ ".join(part for part in text.strip().splitlines())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
-    escaped = html.escape(flat, quote=False).replace("|", "\\|").replace("`", "\\`")
-    return escaped.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[")
+    flat = flat.replace("\\", "\\\\")
+    flat = re.sub(r"&(?=#?\w+;)", "&amp;", flat)
+    flat = re.sub(r"<(?=[A-Za-z/!?])", "&lt;", flat)
+    flat = flat.replace("|", "\\|").replace("`", "\\`").replace("*", "\\*")
+    flat = re.sub(r"(?<!\w)_|_(?!\w)", r"\\_", flat)
+    if "](" in flat or "][" in flat or "]:" in flat:
+        flat = flat.replace("[", "\\[")
+    return flat

@@ -130,9 +130,7 @@ def build_tasks(task_specs: Sequence[str], suites: Sequence[str]) -> list[Task]:
     names = [t.name for t in tasks]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise ConfigError(
-            f"two tasks share the name {', '.join(duplicates)}: give one ',name=...'"
-        )
+        raise ConfigError(f"two tasks share the name {', '.join(duplicates)}: give one ',name=...'")
     return tasks
 
 

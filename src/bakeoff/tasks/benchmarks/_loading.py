@@ -92,13 +92,14 @@ def _hub_error_or_rows(source: SplitSource) -> list[Row] | str:
     """Rows from the hub, or a short reason why they could not be had."""
     if source.hub is None:
         return "no hub copy is known for this task"
+    # Offline first: it is the reason that holds whether or not `datasets` is installed.
+    offline = _hub_offline_reason()
+    if offline:
+        return offline
     try:
         datasets = importlib.import_module("datasets")
     except ImportError:
         return "the 'datasets' package is not installed"
-    offline = _hub_offline_reason()
-    if offline:
-        return offline
     hub = source.hub
     try:
         dataset = datasets.load_dataset(hub.path, hub.name, split=hub.split)

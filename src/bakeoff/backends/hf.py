@@ -1,0 +1,630 @@
+"""Hugging Face transformers backend: ``hf:PATH_OR_ID[,gguf_file=NAME,dtype=...,device=...]``.
+
+Scores exactly like lm-evaluation-harness's ``HFLM`` (same pair encoding, same left truncation,
+log-softmax over the continuation positions, ``is_greedy`` by argmax) but never recomputes a
+context shared by several continuations: contexts are run once, in left-padded batches across
+questions, and every continuation is then run on a copy of the context's KV cache. Only the
+logits that predict continuation tokens are computed, which matters for 262k-vocabulary models
+such as Gemma, whose output layer costs more than the rest of the network.
+
+Options: ``gguf_file`` (a GGUF file inside the directory; transformers dequantizes it),
+``dtype`` (float32 default, bfloat16, float16), ``device`` (auto, cpu, cuda, cuda:N),
+``batch_size`` (auto or the number of contexts per forward pass), ``max_length`` (override the
+context window). Targets: a model directory, a GGUF file path, a hub id, or a bundled alias
+(``gemma3-270m``, ``smollm2-135m``, ... as for ``llamacpp``).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib
+import inspect
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from bakeoff.backends import models
+from bakeoff.backends.base import (
+    Backend,
+    GenerationOutcome,
+    LoglikelihoodOutcome,
+    ModelInfo,
+    ModelSpec,
+    RollingOutcome,
+)
+from bakeoff.core.errors import (
+    BackendError,
+    ConfigError,
+    MissingDependencyError,
+    ModelNotFoundError,
+)
+from bakeoff.core.types import (
+    ChatMessage,
+    GenerateRequest,
+    GenerationResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    RequestFailure,
+    RequestKind,
+    RollingLoglikelihoodRequest,
+    RollingLoglikelihoodResult,
+    Usage,
+)
+
+Tokens = list[int]
+TokenPair = tuple[Tokens, Tokens]
+"""(context tokens, continuation tokens), as lm-evaluation-harness's ``_encode_pair`` makes them."""
+
+_DTYPES = ("float32", "bfloat16", "float16")
+_OPTIONS = {"gguf_file", "dtype", "device", "batch_size", "max_length"}
+_DEFAULT_MAX_LENGTH = 2048  # the harness's fallback when neither config nor tokenizer says
+_TOKENIZER_UNSET = 1000000000000000019884624838656  # transformers' "no model_max_length"
+
+
+@dataclass(frozen=True, slots=True)
+class HFOptions:
+    """Parsed ``hf:`` spec: where the weights are and how to run them."""
+
+    pretrained: str
+    gguf_file: str | None
+    dtype: str
+    device: str
+    batch_size: int | None  # None = auto
+    max_length: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairScore:
+    logprob: float
+    is_greedy: bool
+    seconds: float
+    cached_tokens: int
+
+
+def _torch() -> ModuleType:
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        raise MissingDependencyError("torch", "hf", "the hf backend") from None
+
+
+def _transformers() -> ModuleType:
+    try:
+        return importlib.import_module("transformers")
+    except ImportError:
+        raise MissingDependencyError("transformers", "hf", "the hf backend") from None
+
+
+def parse_options(spec: ModelSpec) -> HFOptions:
+    unknown = sorted(set(spec.options) - _OPTIONS)
+    if unknown:
+        allowed = ", ".join(sorted(_OPTIONS))
+        raise ConfigError(f"hf backend has no option {', '.join(unknown)} (allowed: {allowed})")
+    dtype = spec.options.get("dtype", "float32")
+    if dtype not in _DTYPES:
+        raise ConfigError(f"hf option dtype={dtype!r}: use one of {', '.join(_DTYPES)}")
+    device = spec.options.get("device", "auto")
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        raise ConfigError(f"hf option device={device!r}: use auto, cpu, cuda or cuda:N")
+    pretrained, gguf_file = resolve_target(spec.target, spec.options.get("gguf_file"))
+    return HFOptions(
+        pretrained=pretrained,
+        gguf_file=gguf_file,
+        dtype=dtype,
+        device=device,
+        batch_size=_positive_or_auto(spec.options.get("batch_size", "auto"), "batch_size"),
+        max_length=_positive_or_auto(spec.options.get("max_length", "auto"), "max_length"),
+    )
+
+
+def _positive_or_auto(raw: str, name: str) -> int | None:
+    if raw == "auto":
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"hf option {name}={raw!r}: use auto or a positive integer")
+    return int(raw)
+
+
+def resolve_target(target: str, gguf_file: str | None) -> tuple[str, str | None]:
+    """(directory or hub id, GGUF file name in it) for a target and an optional ``gguf_file``."""
+    if target in models.list_aliases():  # the bundled GGUF files, shared with llama.cpp
+        path = models.resolve_model_path(target)
+        return str(path.parent), path.name
+    path = Path(target).expanduser()
+    if path.is_file():
+        if gguf_file is not None:
+            raise ConfigError(f"hf target {target} is a file: drop gguf_file or give its folder")
+        if path.suffix.lower() != ".gguf":
+            raise ConfigError(f"hf target {target} is a file but not .gguf: give a model folder")
+        return str(path.resolve().parent), path.name
+    if path.is_dir():
+        if gguf_file is not None and not (path / gguf_file).is_file():
+            raise ModelNotFoundError(f"GGUF file {gguf_file} not found in {path}")
+        return str(path.resolve()), gguf_file
+    if target.startswith((".", "/", "~")) or target.lower().endswith(".gguf"):
+        raise ModelNotFoundError(f"model not found: {target}")
+    return target, gguf_file  # a hub id; loading it needs the network or the hub cache
+
+
+def rolling_windows(tokens: Tokens, prefix_token: int, max_length: int) -> list[TokenPair]:
+    """lm-evaluation-harness's disjoint rolling windows (``context_len=1``) over ``tokens``.
+
+    The first window predicts every token from the prefix token on; each later one predicts the
+    next ``max_length`` tokens with as much preceding text as context as fits.
+    """
+    if not tokens:
+        return []
+    first = min(max_length, len(tokens))
+    windows: list[TokenPair] = [([prefix_token], tokens[:first])]
+    predicted = first
+    while predicted < len(tokens):
+        size = min(len(tokens) - predicted, max_length)
+        end = predicted + size
+        window = tokens[max(end - max_length - 1, 0) : end - 1]
+        windows.append((window[: len(window) - (size - 1)], tokens[end - size : end]))
+        predicted += size
+    return windows
+
+
+class HFBackend(Backend):
+    name = "hf"
+    supports = frozenset(RequestKind)
+
+    @classmethod
+    def preflight(cls, spec: ModelSpec) -> None:
+        parse_options(spec)
+        _torch()
+        _transformers()
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self.options = parse_options(spec)
+        self.torch = _torch()
+        transformers = _transformers()
+        self.device = self._pick_device()
+        kwargs: dict[str, Any] = {"dtype": getattr(self.torch, self.options.dtype)}
+        if self.options.gguf_file:
+            kwargs["gguf_file"] = self.options.gguf_file
+        # Progress bars of GGUF dequantization would garble bakeoff's own progress display.
+        transformers.utils.logging.disable_progress_bar()
+        started = time.perf_counter()
+        try:
+            tokenizer_kwargs = {k: v for k, v in kwargs.items() if k == "gguf_file"}
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                self.options.pretrained, **tokenizer_kwargs
+            )
+            self.model = transformers.AutoModelForCausalLM.from_pretrained(
+                self.options.pretrained, **kwargs
+            )
+        except (OSError, ValueError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise ModelNotFoundError(
+                f"cannot load {spec.target} with transformers: {first_line}"
+            ) from None
+        self.load_seconds = time.perf_counter() - started
+        self.model.to(self.device).eval()
+        self.config = self.model.config
+        # transformers 5.2x renamed ``past_key_values`` to ``cache``; older ones lack the new name.
+        parameters = inspect.signature(self.model.forward).parameters
+        self.cache_kwarg = "cache" if "cache" in parameters else "past_key_values"
+        self.can_trim_logits = "logits_to_keep" in parameters
+        self.max_length = self.options.max_length or self._config_max_length()
+        self.prefix_token_id = self._prefix_token_id()
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    def _pick_device(self) -> str:
+        wanted = self.options.device
+        has_cuda = bool(self.torch.cuda.is_available())
+        if wanted == "auto":
+            return "cuda" if has_cuda else "cpu"
+        if wanted.startswith("cuda") and not has_cuda:
+            raise ConfigError(f"hf option device={wanted}: no CUDA device is available")
+        return wanted
+
+    def _config_max_length(self) -> int:
+        # Same precedence as the harness's resolve_max_length: config attributes, then tokenizer.
+        config = getattr(self.config, "text_config", None) or self.config
+        for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+            value = getattr(config, attr, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        value = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(value, int) and 0 < value != _TOKENIZER_UNSET:
+            return value
+        return _DEFAULT_MAX_LENGTH
+
+    def _prefix_token_id(self) -> int:
+        # The harness conditions empty contexts and the first rolling window on BOS, else EOS.
+        for token_id in (self.tokenizer.bos_token_id, self.tokenizer.eos_token_id):
+            if token_id is not None:
+                return int(token_id)
+        raise BackendError(f"{self.spec.target}: tokenizer has neither a BOS nor an EOS token")
+
+    def info(self) -> ModelInfo:
+        config = getattr(self.config, "text_config", None) or self.config
+        heads = _int_attr(config, "num_attention_heads")
+        hidden = _int_attr(config, "hidden_size")
+        head_dim = _int_attr(config, "head_dim") or (hidden // heads if hidden and heads else None)
+        weights = self._weights_path()
+        return ModelInfo(
+            name=self.spec.label,
+            backend=self.name,
+            source=str(weights) if weights else self.options.pretrained,
+            sha256=_sha256(weights) if weights else None,
+            file_bytes=weights.stat().st_size if weights else None,
+            quantization=self.options.dtype
+            + (" (dequantized from GGUF)" if self.options.gguf_file else ""),
+            architecture=str(getattr(config, "model_type", "")) or None,
+            parameters=int(self.model.num_parameters()),
+            n_layers=_int_attr(config, "num_hidden_layers"),
+            n_heads=heads,
+            n_kv_heads=_int_attr(config, "num_key_value_heads") or heads,
+            embedding_length=hidden,
+            head_dim=head_dim,
+            context_length=self.max_length,
+            vocab_size=_int_attr(config, "vocab_size"),
+            expert_count=_int_attr(config, "num_local_experts", "num_experts", "n_routed_experts"),
+            expert_used_count=_int_attr(config, "num_experts_per_tok", "moe_topk"),
+            has_chat_template=self.has_chat_template,
+            extra={"device": self.device, "load_seconds": round(self.load_seconds, 2)},
+        )
+
+    def _weights_path(self) -> Path | None:
+        if self.options.gguf_file:
+            return Path(self.options.pretrained) / self.options.gguf_file
+        return None
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def close(self) -> None:
+        del self.model
+        if self.device.startswith("cuda"):
+            self.torch.cuda.empty_cache()
+
+    # -- tokenization (the harness's HFLM.tok_encode / _encode_pair) ---------------------------
+
+    def tok_encode(self, text: str) -> Tokens:
+        """Tokenizer defaults (BOS for Gemma, none for SmolLM2) unless the text starts with BOS."""
+        bos = self.tokenizer.decode(self.prefix_token_id)
+        if bos and text.startswith(bos):
+            return list(self.tokenizer.encode(text, add_special_tokens=False))
+        return list(self.tokenizer.encode(text))
+
+    def encode_pair(self, context: str, continuation: str) -> TokenPair:
+        if not context:
+            cont = list(self.tokenizer.encode(continuation, add_special_tokens=False))
+            if cont and cont[0] == self.prefix_token_id:
+                return cont[:1], cont[1:]
+            return [self.prefix_token_id], cont
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces:  # trailing spaces belong to the continuation, as in the harness
+            context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
+        whole = self.tok_encode(context + continuation)
+        context_tokens = self.tok_encode(context)
+        return context_tokens, whole[len(context_tokens) :]
+
+    # -- log-likelihood ------------------------------------------------------------------------
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodOutcome]:
+        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
+        scored = self.score_pairs(pairs)
+        out: list[LoglikelihoodOutcome] = []
+        for (context, continuation), score in zip(pairs, scored, strict=True):
+            if isinstance(score, RequestFailure):
+                out.append(score)
+                continue
+            usage = Usage(
+                prompt_tokens=len(context) + len(continuation),
+                prompt_seconds=score.seconds,
+                cached_prompt_tokens=score.cached_tokens,
+            )
+            out.append(
+                LoglikelihoodResult(score.logprob, score.is_greedy, len(continuation), usage)
+            )
+        return out
+
+    def loglikelihood_rolling(
+        self, requests: Sequence[RollingLoglikelihoodRequest]
+    ) -> list[RollingOutcome]:
+        windows: list[TokenPair] = []
+        owners: list[int] = []
+        counts: list[int] = []
+        for index, request in enumerate(requests):
+            tokens = list(self.tokenizer.encode(request.text, add_special_tokens=False))
+            counts.append(len(tokens))
+            for window in rolling_windows(tokens, self.prefix_token_id, self.max_length):
+                windows.append(window)
+                owners.append(index)
+        scored = self.score_pairs(windows)
+        totals = [0.0] * len(requests)
+        seconds = [0.0] * len(requests)
+        failures: dict[int, RequestFailure] = {}
+        for owner, score in zip(owners, scored, strict=True):
+            if isinstance(score, RequestFailure):
+                failures[owner] = score
+            else:
+                totals[owner] += score.logprob
+                seconds[owner] += score.seconds
+        out: list[RollingOutcome] = []
+        for index, n_tokens in enumerate(counts):
+            if index in failures:
+                out.append(failures[index])
+                continue
+            usage = Usage(prompt_tokens=n_tokens, prompt_seconds=seconds[index])
+            out.append(RollingLoglikelihoodResult(totals[index], n_tokens, usage))
+        return out
+
+    def score_pairs(self, pairs: Sequence[TokenPair]) -> list[PairScore | RequestFailure]:
+        """Score (context, continuation) token pairs; pairs with equal contexts share one pass."""
+        truncated = [self._truncate(context, cont) for context, cont in pairs]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        results: list[PairScore | RequestFailure | None] = [None] * len(pairs)
+        for index, (context, continuation) in enumerate(truncated):
+            if continuation:
+                groups.setdefault(tuple(context), []).append(index)
+            else:  # nothing to score; the harness asserts on it
+                results[index] = RequestFailure("the continuation encodes to no tokens")
+        ordered = sorted(groups.items(), key=lambda item: -len(item[0]))
+        for batch in self._batches(ordered):
+            scores: dict[int, PairScore | RequestFailure]
+            try:
+                scores = dict(self._score_batch([list(k) for k, _ in batch], batch, truncated))
+            except RuntimeError as exc:  # out of memory, mostly: fail these, keep the run going
+                reason = f"transformers forward failed: {str(exc).splitlines()[0][:200]}"
+                scores = {i: RequestFailure(reason) for _, members in batch for i in members}
+            for index, score in scores.items():
+                results[index] = score
+        return [r if r is not None else RequestFailure("not scored") for r in results]
+
+    def _truncate(self, context: Tokens, continuation: Tokens) -> TokenPair:
+        # The harness feeds (context + continuation)[-(max_length + 1):][:-1]: same tokens here.
+        whole = context + continuation
+        if len(whole) <= self.max_length + 1:
+            return context, continuation
+        kept = whole[-(self.max_length + 1) :]
+        continuation = continuation[-self.max_length :]
+        return kept[: len(kept) - len(continuation)], continuation
+
+    def _batches(
+        self, groups: list[tuple[tuple[int, ...], list[int]]]
+    ) -> Iterator[list[tuple[tuple[int, ...], list[int]]]]:
+        """Groups (longest context first) in batches whose padded context fits the budget."""
+        budget = self._token_budget()
+        limit = self.options.batch_size
+        batch: list[tuple[tuple[int, ...], list[int]]] = []
+        for key, members in groups:
+            width = len(batch[0][0]) if batch else len(key)  # padded to the first (longest)
+            full = limit is not None and len(batch) >= limit
+            if batch and (full or (len(batch) + 1) * width > budget):
+                yield batch
+                batch = []
+            batch.append((key, members))
+        if batch:
+            yield batch
+
+    def _token_budget(self) -> int:
+        """Tokens per forward pass: what a quarter of free memory holds (auto), else large."""
+        if self.options.batch_size is not None:
+            return 1 << 40
+        config = getattr(self.config, "text_config", None) or self.config
+        hidden = _int_attr(config, "hidden_size") or 4096
+        layers = _int_attr(config, "num_hidden_layers") or 32
+        inter = _int_attr(config, "intermediate_size") or 4 * hidden
+        # Activations live one layer at a time; the KV cache of every layer stays.
+        per_token = 4 * (8 * hidden + 2 * inter + 2 * layers * hidden)
+        free = self._free_memory()
+        return max(512, min(16384, int(free * 0.25 / per_token)))
+
+    def _free_memory(self) -> int:
+        if self.device.startswith("cuda"):
+            free, _ = self.torch.cuda.mem_get_info(self.torch.device(self.device))
+            return int(free)
+        try:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError):
+            return 2 << 30
+
+    def _score_batch(
+        self,
+        contexts: list[Tokens],
+        batch: list[tuple[tuple[int, ...], list[int]]],
+        pairs: Sequence[TokenPair],
+    ) -> dict[int, PairScore]:
+        torch = self.torch
+        started = time.perf_counter()
+        with torch.inference_mode():
+            cache, mask, first = self._run_contexts(contexts)
+            rows = [(g, i) for g, (_, members) in enumerate(batch) for i in members]
+            tails = [(g, i) for g, i in rows if len(pairs[i][1]) > 1]
+            partial: dict[int, tuple[float, bool]] = {}
+            for g, i in rows:
+                token = pairs[i][1][0]
+                partial[i] = (float(first[g, token]), bool(first[g].argmax() == token))
+            if tails:
+                lengths = torch.tensor([len(c) for c in contexts], device=self.device)
+                for chunk in self._row_chunks(tails, pairs):
+                    rest = self._run_continuations(chunk, pairs, cache, mask, lengths, len(tails))
+                    for i, (logprob, greedy) in rest.items():
+                        head_logprob, head_greedy = partial[i]
+                        partial[i] = (head_logprob + logprob, head_greedy and greedy)
+        elapsed = time.perf_counter() - started
+        computed = sum(len(c) for c in contexts) + sum(len(pairs[i][1]) for _, i in rows)
+        out: dict[int, PairScore] = {}
+        for _, members in batch:
+            for position, i in enumerate(members):
+                share = (len(pairs[i][1]) + (len(pairs[i][0]) if position == 0 else 0)) / computed
+                cached = len(pairs[i][0]) if position else 0
+                out[i] = PairScore(*partial[i], seconds=elapsed * share, cached_tokens=cached)
+        return out
+
+    def _run_contexts(self, contexts: list[Tokens]) -> tuple[Any, Any, Any]:
+        """One left-padded pass over the contexts: KV cache, mask, next-token log-probs."""
+        torch = self.torch
+        width = max(len(c) for c in contexts)
+        pad = self.prefix_token_id
+        ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=self.device)
+        mask = torch.tensor(
+            [[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=self.device
+        )
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        # Only the last position predicts a continuation token: skip the other logits.
+        trim = {"logits_to_keep": 1} if self.can_trim_logits else {}
+        output = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **trim
+        )
+        first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
+        cache = getattr(output, "cache", None) if self.cache_kwarg == "cache" else None
+        return cache if cache is not None else output.past_key_values, mask, first
+
+    def _row_chunks(
+        self, rows: list[tuple[int, int]], pairs: Sequence[TokenPair]
+    ) -> Iterator[list[tuple[int, int]]]:
+        # Logits are rows x length x vocabulary floats: keep one chunk near 256 MB.
+        vocab = int(self.model.get_output_embeddings().weight.shape[0])
+        limit = max(1, (256 << 20) // (4 * vocab))
+        chunk: list[tuple[int, int]] = []
+        for row in rows:
+            width = max([len(pairs[i][1]) - 1 for _, i in chunk] + [len(pairs[row[1]][1]) - 1])
+            if chunk and (len(chunk) + 1) * width > limit:
+                yield chunk
+                chunk = []
+            chunk.append(row)
+        if chunk:
+            yield chunk
+
+    def _run_continuations(
+        self,
+        chunk: list[tuple[int, int]],
+        pairs: Sequence[TokenPair],
+        cache: Any,
+        mask: Any,
+        lengths: Any,
+        n_rows: int,
+    ) -> dict[int, tuple[float, bool]]:
+        """Continuation tokens after the first, on the cached contexts: (log-prob, greedy)."""
+        torch = self.torch
+        inputs = [pairs[i][1][:-1] for _, i in chunk]
+        targets = [pairs[i][1][1:] for _, i in chunk]
+        width = max(len(t) for t in inputs)
+        pad = self.prefix_token_id
+        ids = torch.tensor([t + [pad] * (width - len(t)) for t in inputs], device=self.device)
+        tail_mask = torch.tensor(
+            [[1] * len(t) + [0] * (width - len(t)) for t in inputs], device=self.device
+        )
+        groups = torch.tensor([g for g, _ in chunk], device=self.device)
+        # reorder_cache selects rows in place; copy unless this chunk is the only user.
+        rows_cache = cache if len(chunk) == n_rows else copy.deepcopy(cache)
+        rows_cache.reorder_cache(groups)
+        positions = lengths[groups].unsqueeze(1) + torch.arange(width, device=self.device)
+        output = self.model(
+            input_ids=ids,
+            attention_mask=torch.cat([mask[groups], tail_mask], dim=1),
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_kwarg: rows_cache},
+        )
+        logits = output.logits.float()
+        out: dict[int, tuple[float, bool]] = {}
+        for row, ((_, i), target) in enumerate(zip(chunk, targets, strict=True)):
+            row_logits = torch.log_softmax(logits[row, : len(target)], dim=-1)
+            wanted = torch.tensor(target, device=self.device)
+            logprob = float(row_logits.gather(1, wanted.unsqueeze(1)).sum())
+            out[i] = (logprob, bool((row_logits.argmax(-1) == wanted).all()))
+        return out
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def render(self, prompt: str | tuple[ChatMessage, ...]) -> str:
+        """Plain prompts as they are; chat prompts through the tokenizer's chat template.
+
+        A model without a template (a base model) gets the plain ``User: ...\\nAssistant:``
+        transcript the llama.cpp backend uses, so both backends see the same text.
+        """
+        if isinstance(prompt, str):
+            return prompt
+        if not self.has_chat_template:
+            from bakeoff.backends.llamacpp import plain_transcript
+
+            return plain_transcript(prompt)
+        messages = [{"role": m.role, "content": m.content} for m in prompt]
+        text: str = self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        return text
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerationOutcome]:
+        return [self._generate_one(r) for r in requests]
+
+    def _generate_one(self, request: GenerateRequest) -> GenerationOutcome:
+        torch = self.torch
+        settings = request.settings
+        tokens = self.tok_encode(self.render(request.prompt))
+        tokens = tokens[-max(1, self.max_length - settings.max_tokens) :]
+        ids = torch.tensor([tokens], device=self.device)
+        sampling: dict[str, Any] = {"do_sample": False}
+        if not settings.greedy:
+            torch.manual_seed(settings.seed)
+            sampling = {"do_sample": True, "temperature": settings.temperature}
+            sampling["top_p"] = settings.top_p
+        stops = list(settings.stop)
+        if not isinstance(request.prompt, str) and not self.has_chat_template:
+            stops.append("\nUser:")  # the transcript's next turn
+        extra: dict[str, Any] = {}
+        if stops:
+            extra = {"stop_strings": stops, "tokenizer": self.tokenizer}
+        started = time.perf_counter()
+        try:
+            with torch.inference_mode():
+                output = self.model.generate(
+                    input_ids=ids,
+                    attention_mask=torch.ones_like(ids),
+                    max_new_tokens=settings.max_tokens,
+                    pad_token_id=self.tokenizer.eos_token_id,
+                    top_k=None,
+                    **sampling,
+                    **extra,
+                )
+        except RuntimeError as exc:
+            return RequestFailure(f"transformers generate failed: {str(exc).splitlines()[0]}")
+        elapsed = time.perf_counter() - started
+        new = output[0, len(tokens) :].tolist()
+        text, finish = self._finish(new, stops, settings.max_tokens)
+        usage = Usage(prompt_tokens=len(tokens), output_tokens=len(new), output_seconds=elapsed)
+        return GenerationResult(text, finish, usage)
+
+    def _finish(self, new: Tokens, stops: Sequence[str], max_tokens: int) -> tuple[str, str]:
+        text: str = self.tokenizer.decode(new, skip_special_tokens=True)
+        cuts = [text.index(s) for s in stops if s and s in text]
+        if cuts:
+            return text[: min(cuts)], "stop"
+        eos = self.tokenizer.eos_token_id
+        if new and (new[-1] == eos or len(new) < max_tokens):
+            return text, "stop"
+        return text, "length"
+
+
+def _int_attr(config: Any, *names: str) -> int | None:
+    for name in names:
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,111 @@
+"""Cost from measured time: compute-seconds per 1M tokens, and dollars with an hourly price.
+
+Self-hosting cost = hardware price per hour × the time the run measured, so it holds for this
+machine running one request at a time (batching serves many requests at once and costs less per
+token; the speed lab measures that). API models priced per token (``price_input_per_1m`` and
+``price_output_per_1m`` in the model info) are costed from the tokens they used instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from bakeoff.core.records import ResultRecord
+from bakeoff.core.types import JSONValue
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCost:
+    task: str
+    seconds: float
+    tokens: int
+    correct: int
+    usd: float | None
+
+    @property
+    def usd_per_correct(self) -> float | None:
+        return self.usd / self.correct if self.usd is not None and self.correct else None
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    model: str
+    tokens: int
+    seconds: float
+    seconds_per_1m_tokens: float | None
+    usd_per_1m_tokens: float | None
+    basis: str
+    """"hardware price" (self-hosting, from --price-per-hour), "API price", or "time only"."""
+    tasks: tuple[TaskCost, ...]
+
+
+def _price(info: Mapping[str, JSONValue], key: str) -> float | None:
+    extra = info.get("extra")
+    for source in (info, extra if isinstance(extra, dict) else {}):
+        value = source.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+    return None
+
+
+def cost_row(
+    model: str,
+    info: Mapping[str, JSONValue],
+    results: Sequence[ResultRecord],
+    price_per_hour: float | None,
+) -> CostRow:
+    mine = [r for r in results if r.model == model and r.status == "ok"]
+    price_in, price_out = _price(info, "price_input_per_1m"), _price(info, "price_output_per_1m")
+    per_task: dict[str, list[ResultRecord]] = defaultdict(list)
+    for record in mine:
+        per_task[record.task].append(record)
+    basis = (
+        "API price"
+        if price_in is not None and price_out is not None
+        else "hardware price"
+        if price_per_hour is not None
+        else "time only"
+    )
+
+    def usd(records: Sequence[ResultRecord], seconds: float) -> float | None:
+        if basis == "API price":
+            tokens_in = sum(r.prompt_tokens for r in records)
+            tokens_out = sum(r.output_tokens for r in records)
+            return (tokens_in * (price_in or 0.0) + tokens_out * (price_out or 0.0)) / 1e6
+        if basis == "hardware price":
+            return seconds / 3600.0 * (price_per_hour or 0.0)
+        return None
+
+    tasks = []
+    for task, records in per_task.items():
+        seconds = _seconds(records)
+        tasks.append(
+            TaskCost(
+                task,
+                seconds,
+                _tokens(records),
+                sum(1 for r in records if r.correct),
+                usd(records, seconds),
+            )
+        )
+    tokens, seconds = _tokens(mine), _seconds(mine)
+    total_usd = usd(mine, seconds)
+    return CostRow(
+        model=model,
+        tokens=tokens,
+        seconds=seconds,
+        seconds_per_1m_tokens=seconds / tokens * 1e6 if tokens and seconds > 0 else None,
+        usd_per_1m_tokens=total_usd / tokens * 1e6 if tokens and total_usd is not None else None,
+        basis=basis,
+        tasks=tuple(tasks),
+    )
+
+
+def _tokens(records: Sequence[ResultRecord]) -> int:
+    return sum(r.prompt_tokens + r.output_tokens for r in records)
+
+
+def _seconds(records: Sequence[ResultRecord]) -> float:
+    return sum((r.prompt_seconds or 0.0) + (r.output_seconds or 0.0) for r in records)

@@ -1,0 +1,45 @@
+"""JSON rendering of the guide: the view model as data, with a versioned schema (docs/report.md).
+
+Bump SCHEMA_VERSION's major number when a field is removed or changes meaning; adding a field
+bumps the minor number. NaN and infinities (no data, no interval) become null.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from bakeoff.report.model import ReportModel
+from bakeoff.report.sections import recommendation
+
+SCHEMA_VERSION = "1.0"
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def report_data(report: ReportModel) -> dict[str, Any]:
+    data = dataclasses.asdict(report)
+    data.pop("speed_section", None)  # pre-rendered text, not data
+    tasks = data["tasks"]
+    for task, source in zip(tasks, report.tasks, strict=True):
+        task["primary_metric"] = source.primary.name if source.primary else None
+    return {
+        "schema": "bakeoff.report",
+        "schema_version": SCHEMA_VERSION,
+        "recommendation": recommendation(report),
+        **_clean(data),
+    }
+
+
+def render_json(report: ReportModel) -> str:
+    return json.dumps(report_data(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -1,0 +1,318 @@
+"""Tokenizer efficiency: tokens per character and per word, per language of a parallel corpus.
+
+Why it matters: a language that needs twice the tokens for the same content costs twice as much
+per API call and fills the context window twice as fast (Petrov et al., "Language Model Tokenizers
+Introduce Unfairness Between Languages", NeurIPS 2023, call the ratio to English the tokenization
+*premium*).
+
+Design (how it fits the runner): the task ``tokenizer-efficiency`` issues one *rolling
+log-likelihood* request per (language, item). Its result carries ``n_tokens`` — the tokens the
+model's own tokenizer makes of the text, special tokens excluded (the lm-evaluation-harness
+convention every backend here follows) — and the log-likelihood, which gives bits per byte per
+language for free: how well the model *models* each language, a figure that tokenization cannot
+flatter. So the figures go through the ordinary plan → runner → store path, resume, and reach the
+report like any task. :func:`measure_tokenizer_efficiency` is the direct path: it calls the
+backend's ``count_tokens`` without any forward pass (for quick tables, or backends that count
+tokens but cannot score text); both feed :func:`efficiency_table`.
+
+Corpora (the ``:PATH`` argument):
+
+* none: XCOPA (11 languages, translations of the same COPA items), read from ``data_dir=`` or
+  ``$BAKEOFF_DATA_DIR/xcopa`` (or hub ``cambridgeltl/xcopa``); one item's text is
+  ``premise + " " + choice1 + " " + choice2``, aligned across languages by XCOPA's ``idx``.
+* a directory of ``LANG.txt`` files, one sentence per line, line N of every file a translation of
+  the same sentence (FLORES-200 ``devtest`` files renamed, for example).
+
+Baseline for the relative figure: ``baseline=LANG``. Default ``en`` when the corpus has it; XCOPA
+has no English, so its default baseline is Italian (``it``), the highest-resource language in the
+set (a corpus with neither takes its first language alphabetically) — say ``baseline=``
+explicitly, or add an ``en.txt`` aligned with the other files, to compare with English. Words
+are whitespace-separated; for scripts written without spaces (Chinese, Thai,
+Japanese) tokens per word is not reported (``whitespace_words: false`` in the sample metadata).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bakeoff.backends.base import Backend
+from bakeoff.core.errors import ConfigError, DataError, UnsupportedRequestError
+from bakeoff.core.records import ResultRecord, SampleRecord
+from bakeoff.core.types import (
+    JSONValue,
+    Request,
+    RequestKind,
+    Result,
+    RollingLoglikelihoodRequest,
+    RollingLoglikelihoodResult,
+    Sample,
+)
+from bakeoff.tasks.base import MetricSpec, SampleScore, Task
+from bakeoff.tasks.benchmarks._loading import HubSplit, SplitSource, load_split
+from bakeoff.tasks.generic import int_option, reject_unknown_options
+from bakeoff.tasks.multilingual import XCOPA_CONNECTORS, interleave, parse_languages
+
+NO_SPACE_LANGUAGES = frozenset({"zh", "th", "ja", "lo", "km", "my", "bo"})
+"""ISO 639-1 codes of languages written without spaces between words."""
+
+TOKENS_PER_CHAR = MetricSpec("tokens_per_char", higher_is_better=False)
+TOKENS_PER_WORD = MetricSpec("tokens_per_word", higher_is_better=False)
+BITS_PER_BYTE = MetricSpec("bits_per_byte", higher_is_better=False, aggregation="bits_per_unit")
+
+ParallelCorpus = dict[str, dict[str, str]]
+"""language -> item id -> text; the same item id in two languages is the same content."""
+
+
+def load_xcopa_corpus(
+    languages: Sequence[str], data_dir: str | None, split: str = "test"
+) -> ParallelCorpus:
+    corpus: ParallelCorpus = {}
+    for lang in languages:
+        source = SplitSource(
+            f"tokenizer-efficiency [xcopa {lang}]",
+            (f"xcopa/{lang}/{split}.{lang}",),
+            HubSplit("cambridgeltl/xcopa", lang, split),
+        )
+        rows = load_split(source, data_dir)
+        try:
+            corpus[lang] = {
+                str(row.get("idx", i)): f"{row['premise']} {row['choice1']} {row['choice2']}"
+                for i, row in enumerate(rows)
+            }
+        except KeyError as exc:
+            raise DataError(f"xcopa [{lang}]: rows lack the field {exc}") from None
+    return corpus
+
+
+def load_text_corpus(directory: Path) -> ParallelCorpus:
+    """``LANG.txt`` files, one sentence per line, aligned by line number."""
+    files = sorted(directory.glob("*.txt"))
+    if not files:
+        raise DataError(f"{directory}: no LANG.txt files (one sentence per line, aligned)")
+    corpus: ParallelCorpus = {}
+    for file in files:
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except (UnicodeDecodeError, OSError) as exc:
+            raise DataError(f"cannot read {file} as UTF-8 text: {exc}") from None
+        corpus[file.stem] = {str(i + 1): line for i, line in enumerate(lines) if line.strip()}
+    lengths = {len(lines) for lines in corpus.values()}
+    if len(lengths) > 1:
+        counts = ", ".join(f"{lang}={len(items)}" for lang, items in corpus.items())
+        raise DataError(f"{directory}: files are not aligned (non-empty lines: {counts})")
+    return corpus
+
+
+def text_units(text: str, language: str) -> tuple[int, int | None, int]:
+    """(characters, whitespace words or None for scripts without spaces, UTF-8 bytes)."""
+    words = None if language in NO_SPACE_LANGUAGES else len(re.split(r"\s+", text.strip()))
+    return len(text), words, len(text.encode("utf-8"))
+
+
+class TokenizerEfficiency(Task):
+    name = "tokenizer-efficiency"
+    version = "1"
+    kind = RequestKind.LOGLIKELIHOOD_ROLLING
+    family = "multilingual"
+    metrics = (TOKENS_PER_CHAR, TOKENS_PER_WORD, BITS_PER_BYTE)
+    primary_metric = "tokens_per_char"
+    description = "Tokens per character/word and bits per byte per language of a parallel corpus."
+    source = "XCOPA (cambridgeltl/xcopa, CC BY 4.0) by default, or the parallel corpus given"
+
+    def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
+        options = dict(options or {})
+        reject_unknown_options(self.name, options, {"langs", "n", "baseline", "data_dir", "name"})
+        self.path = arg
+        self.data_dir = options.get("data_dir") or None
+        self.n = int_option(options, "n", 100, minimum=0)
+        corpus = self._corpus(options)
+        self.languages = sorted(corpus)
+        self.baseline = options.get("baseline") or _default_baseline(self.languages)
+        if self.baseline not in corpus:
+            raise ConfigError(
+                f"baseline language '{self.baseline}' is not in the corpus "
+                f"(has: {', '.join(self.languages)})"
+            )
+        if options.get("name"):
+            self.name = options["name"]
+        self._samples = interleave({lang: self._lang_samples(lang, corpus) for lang in corpus})
+
+    def _corpus(self, options: Mapping[str, str]) -> ParallelCorpus:
+        if self.path:
+            directory = Path(self.path).expanduser()
+            if not directory.is_dir():
+                raise DataError(f"parallel corpus not found (need a directory): {directory}")
+            corpus = load_text_corpus(directory)
+            languages = parse_languages(options, tuple(sorted(corpus)), self.name)
+            return {lang: corpus[lang] for lang in languages}
+        languages = parse_languages(options, tuple(XCOPA_CONNECTORS), self.name)
+        return load_xcopa_corpus(languages, self.data_dir)
+
+    def _lang_samples(self, language: str, corpus: ParallelCorpus) -> list[Sample]:
+        items = list(corpus[language].items())
+        items = items[: self.n] if self.n else items
+        samples = []
+        for item, text in items:
+            chars, words, n_bytes = text_units(text, language)
+            metadata: dict[str, JSONValue] = {
+                "language": language,
+                "item": item,
+                "chars": chars,
+                "words": words,
+                "bytes": n_bytes,
+                "whitespace_words": words is not None,
+            }
+            samples.append(Sample(f"{language}-{item}", text, "", metadata=metadata))
+        return samples
+
+    def samples(self) -> Sequence[Sample]:
+        return self._samples
+
+    def requests(self, sample: Sample) -> list[Request]:
+        assert isinstance(sample.input, str)
+        return [RollingLoglikelihoodRequest(sample.input)]
+
+    def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
+        result = results[0]
+        if not isinstance(result, RollingLoglikelihoodResult):
+            raise TypeError("expected a rolling log-likelihood result")
+        chars = int(sample.metadata["chars"])
+        words = sample.metadata.get("words")
+        inputs: dict[str, tuple[float, ...]] = {
+            "tokens_per_char": (result.n_tokens / chars,),
+            "bits_per_byte": (result.logprob, float(sample.metadata["bytes"])),
+        }
+        if words:
+            inputs["tokens_per_word"] = (result.n_tokens / int(words),)
+        return SampleScore(
+            metric_inputs=inputs,
+            prediction=f"{result.n_tokens} tokens",
+            target="",
+            details={"n_tokens": result.n_tokens, "logprob": result.logprob},
+        )
+
+    def prompt_template(self) -> str:
+        return "rolling log-likelihood of each text; n_tokens excludes special tokens"
+
+    def config(self) -> dict[str, JSONValue]:
+        out: dict[str, JSONValue] = {
+            "corpus": self.path or "xcopa",
+            "languages": self.languages,
+            "n": self.n,
+            "baseline": self.baseline,
+        }
+        if self.data_dir:
+            out["data_dir"] = self.data_dir
+        return out
+
+
+def _default_baseline(languages: Sequence[str]) -> str:
+    """English when present; else Italian (XCOPA's highest-resource language); else the first."""
+    return next((lang for lang in ("en", "it") if lang in languages), languages[0])
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenCount:
+    language: str
+    item: str
+    tokens: int
+    chars: int
+    words: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageEfficiency:
+    """One row of the table. Means are over items; ``relative`` over items shared with the
+    baseline: mean of tokens(language, item) / tokens(baseline, item) (1.0 for the baseline)."""
+
+    language: str
+    items: int
+    tokens: int
+    tokens_per_char: float
+    tokens_per_word: float | None
+    relative: float | None
+
+
+def efficiency_table(counts: Iterable[TokenCount], baseline: str) -> dict[str, LanguageEfficiency]:
+    by_lang: dict[str, dict[str, TokenCount]] = defaultdict(dict)
+    for count in counts:
+        by_lang[count.language][count.item] = count
+    base = by_lang.get(baseline, {})
+    table = {}
+    for language, items in sorted(by_lang.items()):
+        rows = list(items.values())
+        per_word = [r.tokens / r.words for r in rows if r.words]
+        ratios = [
+            r.tokens / base[r.item].tokens for r in rows if r.item in base and base[r.item].tokens
+        ]
+        table[language] = LanguageEfficiency(
+            language=language,
+            items=len(rows),
+            tokens=sum(r.tokens for r in rows),
+            tokens_per_char=float(np.mean([r.tokens / max(r.chars, 1) for r in rows])),
+            tokens_per_word=float(np.mean(per_word)) if per_word else None,
+            relative=float(np.mean(ratios)) if ratios else None,
+        )
+    return table
+
+
+def table_from_records(
+    samples: Mapping[str, SampleRecord], results: Sequence[ResultRecord], baseline: str
+) -> dict[str, dict[str, LanguageEfficiency]]:
+    """model -> language -> row, from a stored ``tokenizer-efficiency`` task."""
+    counts: dict[str, list[TokenCount]] = defaultdict(list)
+    for record in results:
+        sample = samples.get(record.sample_id)
+        n_tokens = record.details.get("n_tokens")
+        if record.status != "ok" or sample is None or not isinstance(n_tokens, int):
+            continue
+        meta = sample.metadata
+        words = meta.get("words")
+        counts[record.model].append(
+            TokenCount(
+                str(meta["language"]),
+                str(meta["item"]),
+                n_tokens,
+                int(meta["chars"]),
+                int(words) if words else None,
+            )
+        )
+    return {model: efficiency_table(rows, baseline) for model, rows in counts.items()}
+
+
+def measure_tokenizer_efficiency(
+    backend: Backend, corpus: ParallelCorpus, baseline: str
+) -> dict[str, LanguageEfficiency]:
+    """The same table straight from ``backend.count_tokens`` (no forward pass)."""
+    counts = []
+    for language, items in corpus.items():
+        for item, text in items.items():
+            tokens = backend.count_tokens(text)
+            if tokens is None:
+                raise UnsupportedRequestError(
+                    f"backend '{backend.name}' ({backend.spec.label}) cannot count tokens"
+                )
+            chars, words, _ = text_units(text, language)
+            counts.append(TokenCount(language, item, tokens, chars, words))
+    return efficiency_table(counts, baseline)
+
+
+def format_table(table: Mapping[str, LanguageEfficiency], baseline: str) -> str:
+    """A plain-text table (for logs and the docs)."""
+    lines = [f"{'lang':<6}{'items':>6}{'tok/char':>10}{'tok/word':>10}{'vs ' + baseline:>9}"]
+    for row in table.values():
+        per_word = f"{row.tokens_per_word:.2f}" if row.tokens_per_word is not None else "-"
+        rel = f"{row.relative:.2f}" if row.relative is not None else "-"
+        lines.append(
+            f"{row.language:<6}{row.items:>6}{row.tokens_per_char:>10.3f}{per_word:>10}{rel:>9}"
+        )
+    return "\n".join(lines)

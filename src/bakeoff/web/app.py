@@ -1,0 +1,225 @@
+"""Routing and the HTTP server of ``bakeoff serve`` (standard library: http.server + sqlite3).
+
+Routes: ``/`` runs · ``/run/ID`` comparison · ``/run/ID/samples`` paged samples side by side ·
+``/run/ID/guide`` the full HTML guide · ``/static/style.css``. Every response carries a strict
+Content-Security-Policy: no script may run, nothing may be fetched from another origin.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.web import pages, queries
+
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+# The guide is one self-contained file with an inline stylesheet and inline SVG; still no script.
+GUIDE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    body: str
+    content_type: str = "text/html; charset=utf-8"
+    csp: str = CSP
+
+
+_Render = Callable[[sqlite3.Connection], Response]
+
+
+@dataclass
+class App:
+    """Answers requests from the database at ``db``; opened read-only per request."""
+
+    db: Path
+    _guides: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        # Opening the store once applies pending migrations (the paging index of 0003).
+        SqliteStore(self.db, create=False).close()
+
+    def handle(self, target: str) -> Response:
+        split = urlsplit(target)
+        parts = [unquote(p) for p in split.path.split("/") if p]
+        query = {k: v[-1] for k, v in parse_qs(split.query).items()}
+        if not parts:
+            return self._with_conn(
+                lambda conn: Response(200, pages.runs_page(queries.list_runs(conn)))
+            )
+        if parts == ["static", "style.css"]:
+            return Response(200, pages.CSS, "text/css; charset=utf-8")
+        if parts[0] == "run" and len(parts) in (2, 3):
+            view = parts[2] if len(parts) == 3 else "comparison"
+            if view in ("comparison", "samples", "guide"):
+                return self._run_view(parts[1], view, query)
+        return _not_found("no such page")
+
+    def _with_conn(self, render: _Render) -> Response:
+        conn = queries.connect(self.db)
+        try:
+            return render(conn)
+        finally:
+            conn.close()
+
+    def _run_view(self, run_id: str, view: str, query: Mapping[str, str]) -> Response:
+        if view == "guide":
+            return self._guide(run_id)
+
+        def render(conn: sqlite3.Connection) -> Response:
+            run = queries.get_run(conn, run_id)
+            if run is None:
+                return _not_found(f"no run {run_id}")
+            if len(run.models) < 2:
+                return Response(
+                    200,
+                    pages.page(run.run_id, "<p>This run has one model: nothing to compare.</p>"),
+                )
+            pair = _pair(run.models, query)
+            if view == "comparison":
+                stats = queries.task_stats(conn, run.run_id, *pair)
+                missing = queries.manifest(conn, run.run_id).get("unavailable_tasks") or []
+                unavailable = [m for m in missing if isinstance(m, dict)]
+                return Response(200, pages.comparison_page(run, pair, stats, unavailable))
+            return _samples(conn, run, pair, query)
+
+        return self._with_conn(render)
+
+    def _guide(self, run_id: str) -> Response:
+        with self._lock:
+            cached = self._guides.get(run_id)
+        if cached is None:
+            from bakeoff.report.html import render_html  # numpy/scipy: only for the guide
+            from bakeoff.report.model import build_report
+
+            conn = queries.connect(self.db)
+            try:
+                run = queries.get_run(conn, run_id)
+            finally:
+                conn.close()
+            if run is None:
+                return _not_found(f"no run {run_id}")
+            store = SqliteStore(self.db, create=False)
+            try:
+                cached = render_html(build_report(store, run.run_id))
+            finally:
+                store.close()
+            with self._lock:
+                self._guides[run_id] = cached
+        return Response(200, cached, csp=GUIDE_CSP)
+
+
+def _pair(models: tuple[str, ...], query: Mapping[str, str]) -> tuple[str, str]:
+    a = query.get("a") if query.get("a") in models else models[0]
+    b = query.get("b") if query.get("b") in models else next(m for m in models if m != a)
+    return str(a), str(b)
+
+
+def _int(query: Mapping[str, str], key: str) -> int | None:
+    value = query.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _samples(
+    conn: sqlite3.Connection,
+    run: queries.RunRow,
+    pair: tuple[str, str],
+    query: Mapping[str, str],
+) -> Response:
+    task = query.get("task") if query.get("task") in run.tasks else run.tasks[0]
+    task = str(task)
+    disagree = query.get("disagree") == "1"
+    before, after = _int(query, "before"), _int(query, "after")
+    size = queries.PAGE_SIZE
+    # One row more than shown says whether there is a page beyond this one.
+    rows = queries.sample_page(
+        conn,
+        run.run_id,
+        task,
+        pair,
+        after=after if after is not None else -1,
+        before=before,
+        disagree_only=disagree,
+        limit=size + 1,
+    )
+    if before is not None:
+        has_prev, rows = len(rows) > size, rows[-size:]
+        has_next = True
+    else:
+        has_next, rows = len(rows) > size, rows[:size]
+        has_prev = after is not None and after >= 0
+    total = queries.count_samples(conn, run.run_id, task)
+    return Response(
+        200,
+        pages.samples_page(
+            run,
+            task,
+            pair,
+            rows,
+            total=total,
+            disagree_only=disagree,
+            has_prev=has_prev,
+            has_next=has_next,
+        ),
+    )
+
+
+def _not_found(message: str) -> Response:
+    return Response(404, pages.error_page(message))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    app: App
+    server_version = "bakeoff"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self._respond(self.app.handle(self.path))
+
+    def do_HEAD(self) -> None:
+        self._respond(self.app.handle(self.path), body=False)
+
+    def _respond(self, response: Response, body: bool = True) -> None:
+        data = response.body.encode("utf-8")
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Content-Security-Policy", response.csp)
+        for name, value in HEADERS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # quiet: the CLI prints the address; request logs would drown it
+
+
+def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
+    handler = type("Handler", (_Handler,), {"app": app})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

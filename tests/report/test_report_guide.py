@@ -1,0 +1,250 @@
+"""The guide's sections and figures on a fixed demo-shaped run, checked by hand computation."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.helpers import run_cli
+from tests.report.report_fixtures import GEMMA, INFO, OUTCOMES, SMOL, demo_store
+
+from bakeoff.core.errors import ConfigError
+from bakeoff.report.html import render_html
+from bakeoff.report.json_out import SCHEMA_VERSION, render_json
+from bakeoff.report.markdown import render_markdown
+from bakeoff.report.model import ReportModel, build_report
+from bakeoff.report.profiles import load_weights, pareto
+from bakeoff.stats import minimum_detectable_difference, samples_needed
+from bakeoff.storage.sqlite import SqliteStore
+
+SECTIONS = [
+    "Summary",
+    "Specs and architecture",
+    "Hardware and memory",
+    "Benchmarks",
+    "Multilingual",
+    "Speed and efficiency",
+    "Conversation",
+    "Safety",
+    "Cost",
+    "Use cases",
+    "Where the models disagree",
+    "Methodology and reproducibility",
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    store = demo_store(tmp_path / "demo.db")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def report(store: SqliteStore) -> ReportModel:
+    return build_report(store, "latest", price_per_hour=0.5)
+
+
+def test_sections_in_order_and_empty_ones_say_how(report: ReportModel) -> None:
+    text = render_markdown(report)
+    assert re.findall(r"^## (.+)$", text, flags=re.M) == SECTIONS
+    for section in ("Multilingual", "Conversation", "Safety"):
+        body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+        assert "No data stored for this section" in body
+        assert "`bakeoff run" in body
+
+
+def test_family_tasks_fill_their_sections(tmp_path: Path) -> None:
+    store = demo_store(tmp_path / "f.db", families={"copy": "safety", "needle": "conversation"})
+    try:
+        text = render_markdown(build_report(store, "latest"))
+    finally:
+        store.close()
+    safety = text.split("## Safety\n", 1)[1].split("\n## ", 1)[0]
+    conversation = text.split("## Conversation\n", 1)[1].split("\n## ", 1)[0]
+    assert "### copy" in safety
+    assert "No data stored" not in safety
+    assert "### needle" in conversation
+    assert "needle by depth" in conversation
+    assert "### copy" not in text.split("## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_hardware_kv_cache_and_ram(report: ReportModel) -> None:
+    rows = {row.model: row for row in report.hardware}
+    # Gemma: 2 × 18 layers × 1 KV head × 256 head dim × 2 bytes.
+    assert rows[GEMMA].kv_bytes_per_token == 2 * 18 * 1 * 256 * 2
+    # SmolLM2 stores no head_dim: 576 embedding / 9 heads = 64.
+    assert rows[SMOL].kv_bytes_per_token == 2 * 30 * 3 * 64 * 2
+    assert rows[SMOL].ram_bytes[4096] == INFO[SMOL]["file_bytes"] + 2 * 30 * 3 * 64 * 2 * 4096
+    assert "(beyond its context window)" in render_markdown(report)  # SmolLM2 at 32k > 8k
+
+
+def _discordance(task: str) -> float:
+    n, gemma, smol = OUTCOMES[task]
+    return sum(gemma(i) != smol(i) for i in range(n)) / n
+
+
+def test_power_uses_measured_discordance(report: ReportModel) -> None:
+    for task in report.tasks:
+        metric = task.primary
+        assert metric is not None
+        comparison = metric.comparisons[0]
+        n = OUTCOMES[task.name][0]
+        psi = _discordance(task.name)
+        assert comparison.power is not None
+        assert comparison.power.discordance == pytest.approx(psi)
+        assert comparison.power.mdd == pytest.approx(
+            minimum_detectable_difference(n, 0.5, discordance=psi)
+        )
+        assert comparison.power.samples_for_target == samples_needed(0.02, psi)
+    # Independent check of Connor's formula at the arithmetic task's discordance (1.0).
+    from scipy.stats import norm
+
+    z_a, z_b = norm.ppf(0.975), norm.ppf(0.8)
+    expected = math.ceil((z_a + z_b * math.sqrt(1 - 0.02**2)) ** 2 / 0.02**2)
+    arithmetic = next(t for t in report.tasks if t.name == "arithmetic")
+    assert arithmetic.primary is not None
+    power = arithmetic.primary.comparisons[0].power
+    assert power is not None
+    assert power.samples_for_target == expected
+
+
+def test_group_breakdown_by_depth(report: ReportModel) -> None:
+    needle = next(t for t in report.tasks if t.name == "needle")
+    (group,) = needle.groups
+    assert group.key == "depth"
+    n, gemma, _ = OUTCOMES["needle"]
+    depths = [float(row.value) for row in group.rows]
+    assert depths == sorted(depths)
+    assert len(depths) == 5
+    # Samples cycle through the depths in order, so depth k holds samples i ≡ k (mod 5).
+    for k, row in enumerate(group.rows):
+        members = [i for i in range(n) if i % 5 == k]
+        assert row.n == len(members)
+        assert row.scores[GEMMA].estimate == pytest.approx(
+            sum(gemma(i) for i in members) / len(members)
+        )
+
+
+def test_unavailable_tasks_are_rows_not_dropped(report: ReportModel) -> None:
+    text = render_markdown(report)
+    assert "| glue | — | data not available offline | data not available offline |" in text
+    assert "GLUE data not found offline; set BAKEOFF\\_DATA" in text or "BAKEOFF_DATA" in text
+
+
+def test_cost_from_measured_time_and_price(report: ReportModel) -> None:
+    gemma = next(row for row in report.cost if row.model == GEMMA)
+    seconds = sum(
+        (0.05 + 0.001 * (i % 7)) + 0.02 for n, _, _ in OUTCOMES.values() for i in range(n)
+    )
+    assert gemma.seconds == pytest.approx(seconds)
+    assert gemma.usd_per_1m_tokens == pytest.approx(seconds / 3600 * 0.5 / gemma.tokens * 1e6)
+    needle = next(t for t in gemma.tasks if t.task == "needle")
+    assert needle.correct == 20
+    assert needle.usd_per_correct == pytest.approx(needle.usd / 20)  # type: ignore[operator]
+
+
+def test_profiles_and_pareto(report: ReportModel) -> None:
+    accuracy = next(p for p in report.profiles if p.name == "accuracy first")
+    assert accuracy.winner == GEMMA  # more accurate, equally fast, cheaper per token
+    assert next(p for p in report.profiles if p.name == "safety").missing == ("safety",)
+    assert {p.model: p.on_front for p in report.pareto_latency} == {GEMMA: True, SMOL: False}
+    front = pareto({"a": (1.0, 0.5), "b": (2.0, 0.9), "c": (2.0, 0.4), "d": (1.0, 0.5)})
+    assert {p.model: p.on_front for p in front} == {"a": True, "b": True, "c": False, "d": True}
+
+
+def test_weights_file_drives_profiles(store: SqliteStore, tmp_path: Path) -> None:
+    weights = tmp_path / "weights.yaml"
+    weights.write_text("profiles:\n  tiny devices: {memory: 1}\n", encoding="utf-8")
+    model = build_report(store, "latest", profiles=load_weights(weights))
+    (profile,) = model.profiles
+    assert profile.name == "tiny devices"
+    assert profile.winner == SMOL
+    assert profile.scores[GEMMA] == pytest.approx(
+        INFO[SMOL]["file_bytes"] / INFO[GEMMA]["file_bytes"]
+    )
+    weights.write_text("fast: {speed: -1}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be >= 0"):
+        load_weights(weights)
+    weights.write_text("fast: {vibes: 1}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown criterion 'vibes'"):
+        load_weights(weights)
+
+
+def test_html_guide_is_inert_and_has_charts(report: ReportModel) -> None:
+    html = render_html(report)
+    assert "<script" not in html.lower()
+    assert "<img" not in html.lower()
+    assert "&lt;img src=x onerror=&quot;document.title=" in html
+    assert html.count("<svg") >= 4  # score bars, speed bars, two Pareto charts
+    assert "quality vs cost" in html
+    assert "quality vs latency" in html
+
+
+def test_json_is_versioned_and_complete(report: ReportModel) -> None:
+    data = json.loads(render_json(report))
+    assert data["schema"] == "bakeoff.report"
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert data["models"] == [GEMMA, SMOL]
+    needle = next(t for t in data["tasks"] if t["name"] == "needle")
+    assert needle["primary_metric"] == "exact_match"
+    comparison = needle["metrics"][0]["comparisons"][0]
+    assert comparison["verdict"] == f"{GEMMA} better"
+    assert comparison["power"]["discordance"] == pytest.approx(_discordance("needle"))
+    assert data["unavailable"][0]["name"] == "glue"
+    assert data["recommendation"].startswith("for accuracy, gemma3-270m")
+
+
+def test_report_cli_json_and_weights(tmp_path: Path) -> None:
+    demo_store(tmp_path / "demo.db").close()
+    weights = tmp_path / "w.yaml"
+    weights.write_text("edge: {latency: 1, memory: 1}\n", encoding="utf-8")
+    done = run_cli(
+        "report",
+        "--db",
+        "demo.db",
+        "--format",
+        "json",
+        "--weights",
+        str(weights),
+        "--price-per-hour",
+        "1.2",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in data["profiles"]] == ["edge"]
+    assert data["price_per_hour"] == 1.2
+    bad = run_cli("report", "--db", "demo.db", "--weights", "missing.yaml", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
+
+
+def test_speed_lab_section_joins_the_guide(tmp_path: Path) -> None:
+    records_module = pytest.importorskip("bakeoff.speed.records")
+    speed_store = pytest.importorskip("bakeoff.storage.speed_store")
+    store = demo_store(tmp_path / "speed.db")
+    try:
+        speed = speed_store.SpeedStore(store)
+        speed.create_run("s1", "lab", {}, {})
+        speed.save_model("s1", speed_store.SpeedModelRow(GEMMA, "x", {}, {}), 0)
+        scenario = records_module.Scenario(128, 4, 1)
+        timing = records_module.StreamTiming(0.0, 0.5, (0.2, 0.3, 0.4, 0.5), ("a",) * 4)
+        counts = records_module.TokenCounts((1, 1, 1, 1), 128, 4)
+        record = records_module.SpeedRecord.from_timing(
+            GEMMA, scenario, 0, False, 0.0, timing, counts
+        )
+        speed.save_scenario("s1", speed_store.SpeedScenarioRow(GEMMA, scenario, {}, {}), [record])
+        report = build_report(store, "latest")
+    finally:
+        store.close()
+    text = render_markdown(report)
+    speed_part = text.split("## Speed and efficiency\n", 1)[1].split("\n## ", 1)[0]
+    assert "From speed run s1 (lab" in speed_part
+    assert "### Speed under load" in speed_part
+    assert re.findall(r"^## (.+)$", text, flags=re.M) == SECTIONS  # still twelve sections
+    assert "<h3>Speed under load</h3>" in render_html(report)

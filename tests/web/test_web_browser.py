@@ -1,0 +1,153 @@
+"""Headless Chromium drives ``bakeoff serve``: runs → comparison → paged samples.
+
+Needs Debian's ``chromium`` and Playwright's Python package (``pip install playwright``; its
+bundled browsers are not used). Skipped cleanly when either is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.report.report_fixtures import demo_store
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and raw RGB(A) rows of an 8-bit, non-interlaced PNG (what Chromium writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks, header = 8, b"", b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            chunks += body
+        pos += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    assert depth == 8
+    assert color in (2, 6)
+    channels = 3 if color == 2 else 4
+    raw, stride, rows = zlib.decompress(chunks), width * channels, []
+    previous = bytes(stride)
+    for y in range(height):
+        kind, line = (
+            raw[y * (stride + 1)],
+            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
+        )
+        for x in range(stride):
+            left = line[x - channels] if x >= channels else 0
+            up, corner = previous[x], previous[x - channels] if x >= channels else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 255
+            elif kind == 2:
+                line[x] = (line[x] + up) & 255
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[x] = (
+                    line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)
+                ) & 255
+        rows.append(bytes(line))
+        previous = bytes(line)
+    return width, height, [bytes(r[i] for i in range(len(r)) if i % channels < 3) for r in rows]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    db = tmp_path / "demo.db"
+    demo_store(db).close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bakeoff.cli.main", "serve", "--db", str(db), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, line
+        yield match.group(0)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_browser_walks_runs_comparison_samples(served: str, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            page.goto(served + "/")
+            assert "demo-fixed" in page.inner_text("#runs")
+            page.click("#runs a")
+            table = page.locator("#comparison")
+            table.wait_for()
+            assert "66.7" in table.inner_text()
+            assert "10.0" in table.inner_text()
+            # The stylesheet is same-origin: the CSP lets it apply (header cells get a fill).
+            fill = page.eval_on_selector(
+                "#comparison th", "e => getComputedStyle(e).backgroundColor"
+            )
+            assert fill == "rgb(238, 241, 245)"
+            shot = table.screenshot(path=str(tmp_path / "comparison.png"))
+            box = table.bounding_box()
+            assert box is not None
+            assert box["width"] > 400
+            assert box["height"] > 100
+            width, height, rows = _png_pixels(shot)
+            assert abs(width - box["width"]) <= 1
+            assert abs(height - box["height"]) <= 1
+            header_fill = bytes((238, 241, 245))
+            assert sum(row.count(header_fill) for row in rows[: height // 6]) > width  # header
+            dark = sum(1 for row in rows for i in range(0, len(row), 3) if row[i] < 90)
+            assert dark > 500  # text drawn in the table
+            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+
+            page.click("#comparison tr:has-text('arithmetic-mc') >> text=all samples")
+            page.goto(page.url.replace("arithmetic-mc", "arithmetic"))
+            page.locator("#samples").wait_for()
+            assert page.locator("#samples tbody tr").count() == 25
+            assert 'onerror="document.title' in page.inner_text("#samples")  # shown as text
+            assert page.title() != "pwned"
+            assert page.evaluate("typeof window.pwned") == "undefined"
+            assert page.locator("#samples img").count() == 0
+            page.click("a[rel=next]")
+            page.locator("#samples").wait_for()
+            assert page.inner_text("#samples tbody tr:first-child td:nth-child(2)") == (
+                "arith-0025"
+            )
+            page.check("input[name=disagree]")
+            page.select_option("select[name=task]", "needle")
+            page.click("button[type=submit]")
+            page.locator("#samples").wait_for()
+            assert "disagree=1" in page.url
+            assert not [m for m in console if "Content Security Policy" in m], console
+        finally:
+            browser.close()
