@@ -489,16 +489,17 @@ class LlamaSession:
         ``pad=False`` only for one-token generation steps: padding them would make generation
         several times slower, and their logits are only ever compared with other steps'.
         """
+        scratch = self.scratch_seq
         for chunk in _chunks(entries, self.n_batch, _MAX_OUTPUT_ROWS):
-            padding = _MIN_DECODE_TOKENS - len(chunk) if pad and self.scratch_seq else 0
-            if padding > 0:
-                filler = self.prefix_token
-                chunk = [*chunk, *(_Entry(filler, i, (self.scratch_seq,)) for i in range(padding))]
-            try:
+            padding = _MIN_DECODE_TOKENS - len(chunk) if pad and scratch is not None else 0
+            if scratch is None or padding <= 0:
                 self._decode_chunk(chunk)
+                continue
+            filler = [_Entry(self.prefix_token, i, (scratch,)) for i in range(padding)]
+            try:
+                self._decode_chunk([*chunk, *filler])
             finally:
-                if padding > 0:
-                    self.drop(self.scratch_seq)  # type: ignore[arg-type]
+                self.drop(scratch)
 
     def _decode_chunk(self, chunk: Sequence[_Entry]) -> None:
         batch = self.batch
