@@ -463,6 +463,26 @@ def test_few_shot_prefix_is_reused_across_requests(gemma: lc.LlamaCppBackend) ->
 
 
 @pytest.mark.model
+def test_scores_do_not_depend_on_the_cached_prefix(gemma: lc.LlamaCppBackend) -> None:
+    """A request scored from a cold cache, after a request sharing most of its prefix, and
+    after an unrelated one gets the same log-likelihood: how much of the context is re-run
+    (here 1 to ~30 tokens, above and below llama.cpp's 8-token kernel switch) changes nothing."""
+    target = LoglikelihoodRequest(FEW_SHOT + "Question: What do cows drink?\nAnswer:", " Water")
+    warmers = [
+        LoglikelihoodRequest(FEW_SHOT + "Question: What do cows eat?\nAnswer:", " Grass"),
+        LoglikelihoodRequest(FEW_SHOT + "Question: What", " is"),
+        LoglikelihoodRequest("Something else entirely.", " Yes"),
+    ]
+    gemma._session.reset()
+    (cold,) = _ll(gemma.loglikelihood([target]))
+    for warmer in warmers:
+        gemma.loglikelihood([warmer])
+        (warm,) = _ll(gemma.loglikelihood([target]))
+        assert warm.logprob == pytest.approx(cold.logprob, abs=1e-4), warmer
+        assert warm.is_greedy == cold.is_greedy
+
+
+@pytest.mark.model
 def test_is_greedy_agrees_with_greedy_generation(gemma: lc.LlamaCppBackend) -> None:
     prompt = "The capital of France is"
     settings = GenerationSettings(max_tokens=6)
