@@ -8,6 +8,8 @@ its first chunk: a stream that ends early without an error). ``400`` (a client e
 retried) is available but not in the default cycle.
 Other requests are forwarded verbatim (streams are relayed as they arrive).
 
+``max_active`` records the most POSTs open at once (the client's real concurrency).
+
 Two extra modes for tests of hostile servers: ``tamper_echo`` rewrites the prompt
 log-probabilities of echo requests to -11 (the llama-cpp-python no-BOS bug), and
 ``reflect_auth`` answers 401 with the received Authorization header in the error message.
@@ -19,13 +21,22 @@ import http.client
 import json
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
 FAULT_KINDS = ("429", "500", "drop", "stall", "cut")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (its timeout, a retry) closes the socket mid-relay: expected.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FaultProxy:
@@ -39,6 +50,7 @@ class FaultProxy:
         stall_seconds: float = 30.0,
         tamper_echo: bool = False,
         reflect_auth: bool = False,
+        on_headers: Callable[[dict[str, str]], None] | None = None,
     ) -> None:
         parsed = urlparse(upstream)
         self.upstream_host = parsed.hostname or "127.0.0.1"
@@ -49,11 +61,15 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.tamper_echo = tamper_echo
         self.reflect_auth = reflect_auth
+        self.on_headers = on_headers
         self.posts = 0
+        self.active = 0
+        self.max_active = 0
+        """Most POSTs open at once: how many requests the client really had in flight."""
         self.faults: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -93,6 +109,18 @@ class FaultProxy:
                 self._forward(b"")
 
             def do_POST(self) -> None:
+                with proxy._lock:
+                    proxy.active += 1
+                    proxy.max_active = max(proxy.max_active, proxy.active)
+                try:
+                    self._post()
+                finally:
+                    with proxy._lock:
+                        proxy.active -= 1
+
+            def _post(self) -> None:
+                if proxy.on_headers is not None:
+                    proxy.on_headers({k.lower(): v for k, v in self.headers.items()})
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 if proxy.reflect_auth:

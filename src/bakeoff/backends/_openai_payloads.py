@@ -1,19 +1,27 @@
 """Pure mapping between bakeoff requests/results and OpenAI-compatible payloads (no I/O).
 
-Kept apart from :mod:`bakeoff.backends.openai_compat` so option parsing, request bodies, retry
-policy and log-likelihood extraction are unit-testable without a server.
+Kept apart from :mod:`bakeoff.backends.openai_compat` so option parsing, request bodies and
+log-likelihood extraction are unit-testable without a server (the retry policy and rate limits
+shared with the Anthropic backend live in :mod:`bakeoff.backends._api`).
 """
 
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+from bakeoff.backends._api import (
+    LIMIT_OPTIONS,
+    ApiLimits,
+    check_api_key_env,
+    check_base_url,
+    float_option,
+    parse_limits,
+    refuse_key_options,
+)
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.types import (
     ChatMessage,
@@ -24,19 +32,10 @@ from bakeoff.core.types import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-RETRYABLE_STATUS = frozenset({408, 409, 429})
-_KNOWN_OPTIONS = frozenset(
-    {
-        "base_url",
-        "concurrency",
-        "timeout",
-        "max_retries",
-        "api",
-        "api_key_env",
-        "repeat_penalty",
-    }
-)
-_MAX_BACKOFF_SECONDS = 30.0
+DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+_OWN_OPTIONS = frozenset({"base_url", "api", "api_key_env", "repeat_penalty"})
+KNOWN_OPTIONS = _OWN_OPTIONS | LIMIT_OPTIONS
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,16 +44,34 @@ class OpenAIOptions:
 
     model: str
     base_url: str = DEFAULT_BASE_URL
-    concurrency: int = 8
-    timeout: float = 60.0
-    max_retries: int = 5
     api: Literal["chat", "completions"] = "chat"
-    api_key_env: str = "OPENAI_API_KEY"
+    api_key_env: str = DEFAULT_KEY_ENV
     repeat_penalty: float | None = None
+    limits: ApiLimits = field(default_factory=ApiLimits)
+
+    @property
+    def concurrency(self) -> int:
+        return self.limits.concurrency
+
+    @property
+    def timeout(self) -> float:
+        return self.limits.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self.limits.max_retries
+
+    @property
+    def host(self) -> str:
+        return (urlparse(self.base_url).hostname or "").lower()
 
     @property
     def is_openai_cloud(self) -> bool:
-        return (urlparse(self.base_url).hostname or "").endswith("api.openai.com")
+        return self.host == "api.openai.com" or self.host.endswith(".openai.com")
+
+    @property
+    def is_local(self) -> bool:
+        return self.host in _LOOPBACK_HOSTS
 
     def extra_body(self) -> dict[str, JSONValue] | None:
         """Non-standard sampling fields some servers need (llama.cpp's default repeat_penalty
@@ -68,68 +85,25 @@ def parse_options(target: str, options: Mapping[str, str]) -> OpenAIOptions:
     """Validate the model spec's options; ConfigError with a one-line message otherwise."""
     if not target:
         raise ConfigError("openai backend needs a model name, e.g. openai:gpt-4o-mini")
-    unknown = sorted(set(options) - _KNOWN_OPTIONS)
-    if "api_key" in unknown:
-        raise ConfigError(
-            "never put an API key in the model spec: set OPENAI_API_KEY (or name another "
-            "environment variable with api_key_env=NAME)"
-        )
+    refuse_key_options("openai", options, DEFAULT_KEY_ENV)
+    unknown = sorted(set(options) - KNOWN_OPTIONS)
     if unknown:
         raise ConfigError(
             f"unknown openai option(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(_KNOWN_OPTIONS))}"
+            f"known: {', '.join(sorted(KNOWN_OPTIONS))}"
         )
-    base_url = options.get("base_url", DEFAULT_BASE_URL).rstrip("/")
-    parsed = urlparse(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ConfigError(f"openai base_url '{base_url}' must be an http(s) URL with a host")
-    if parsed.username or parsed.password:
-        raise ConfigError("openai base_url must not carry credentials; use api_key_env instead")
+    base_url = check_base_url("openai", options.get("base_url", DEFAULT_BASE_URL))
     api = options.get("api", "chat")
     if api not in ("chat", "completions"):
         raise ConfigError(f"openai option api={api!r} must be 'chat' or 'completions'")
-    api_key_env = options.get("api_key_env", "OPENAI_API_KEY")
-    if not api_key_env.replace("_", "").isalnum():
-        raise ConfigError(f"api_key_env={api_key_env!r} must name an environment variable")
-    repeat_penalty = options.get("repeat_penalty")
     return OpenAIOptions(
         model=target,
         base_url=base_url,
-        concurrency=_int(options, "concurrency", 8, minimum=1),
-        timeout=_float(options, "timeout", 60.0, minimum=0.001),
-        max_retries=_int(options, "max_retries", 5, minimum=0),
         api="chat" if api == "chat" else "completions",
-        api_key_env=api_key_env,
-        repeat_penalty=None
-        if repeat_penalty is None
-        else _float(options, "repeat_penalty", 1.0, minimum=0.0),
+        api_key_env=check_api_key_env("openai", options.get("api_key_env", DEFAULT_KEY_ENV)),
+        repeat_penalty=float_option("openai", options, "repeat_penalty", None, minimum=0.0),
+        limits=parse_limits("openai", options),
     )
-
-
-def _int(options: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"openai option {name}={raw!r} must be an integer") from None
-    if value < minimum:
-        raise ConfigError(f"openai option {name}={raw!r} must be at least {minimum}")
-    return value
-
-
-def _float(options: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    raw = options.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"openai option {name}={raw!r} must be a number") from None
-    if not math.isfinite(value) or value < minimum:
-        raise ConfigError(f"openai option {name}={raw!r} must be at least {minimum}")
-    return value
 
 
 # --- request bodies -----------------------------------------------------------------------
@@ -153,16 +127,27 @@ def completion_prompt(prompt: str | Sequence[ChatMessage]) -> str:
 def generation_body(
     request: GenerateRequest, options: OpenAIOptions, *, stream: bool = True
 ) -> dict[str, Any]:
-    """Keyword arguments for ``client.chat.completions.create`` / ``client.completions.create``."""
+    """Keyword arguments for ``client.chat.completions.create`` / ``client.completions.create``.
+
+    OpenAI's own chat endpoint takes ``max_completion_tokens`` (its reasoning models refuse
+    ``max_tokens``); other servers (llama.cpp, older vLLM) only know ``max_tokens``.
+    """
     s = request.settings
+    length_field = (
+        "max_completion_tokens"
+        if options.is_openai_cloud and options.api == "chat"
+        else "max_tokens"
+    )
     body: dict[str, Any] = {
         "model": options.model,
         "temperature": s.temperature,
         "top_p": s.top_p,
-        "max_tokens": s.max_tokens,
+        length_field: s.max_tokens,
         "seed": s.seed,
         "stream": stream,
     }
+    if stream:
+        body["stream_options"] = {"include_usage": True}
     if s.stop:
         body["stop"] = list(s.stop)
     if options.api == "chat":
@@ -278,52 +263,3 @@ def usage_from(
         if isinstance(details, Mapping)
         else 0,
     )
-
-
-# --- retry policy -------------------------------------------------------------------------
-
-
-def is_retryable_status(status: int) -> bool:
-    return status in RETRYABLE_STATUS or 500 <= status <= 599
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if now is None:
-        import time
-
-        now = time.time()
-    return max(0.0, when.timestamp() - now)
-
-
-def backoff_seconds(
-    attempt: int,
-    retry_after: float | None = None,
-    *,
-    base: float = 0.5,
-    cap: float = _MAX_BACKOFF_SECONDS,
-    rng: random.Random | None = None,
-) -> float:
-    """Exponential backoff with full jitter; a server's Retry-After wins (capped)."""
-    if retry_after is not None:
-        return min(retry_after, cap)
-    ceiling = min(cap, base * (2 ** max(0, attempt)))
-    return (rng or random).uniform(0.0, ceiling)
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from text that may end up in a message (belt and braces)."""
-    if secret:
-        text = text.replace(secret, "[redacted]")
-    return text

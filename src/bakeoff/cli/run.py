@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
+from rich.console import Console
 from rich.markup import escape
 
 from bakeoff.backends.base import ModelSpec, preflight
 from bakeoff.cli.common import add_db_option, open_store, stderr_console, stdout_console
 from bakeoff.cli.progress import RichProgress
 from bakeoff.core.errors import ConfigError
+from bakeoff.pricing.catalog import PriceCatalog
+from bakeoff.runner.dry_run import ModelEstimate, estimate_plan
+from bakeoff.runner.fallback import FORMULATION_LABEL
 from bakeoff.runner.plan import Plan, RunConfig, make_plan
-from bakeoff.runner.run import RunOutcome, execute_plan
+from bakeoff.runner.run import RunOptions, RunOutcome, execute_plan, model_prices
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +47,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--name", default="", help="a name for the run (part of its identity)")
     parser.add_argument("--batch-size", type=int, default=8, help="samples per stored chunk")
     parser.add_argument(
+        "--max-cost",
+        type=float,
+        metavar="USD",
+        help="stop cleanly (resumable) before API requests could cost more than this",
+    )
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="YAML/JSON prices per 1M tokens overriding the offline catalog (else $BAKEOFF_PRICES)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the requests, tokens and cost the run would need; send nothing",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="send API requests even when the request cache has their answer",
+    )
+    parser.add_argument(
         "--data-dir",
         help="local folder with benchmark data (else $BAKEOFF_DATA_DIR, else the Hugging Face hub)",
     )
@@ -66,10 +92,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
-def run_plan(plan: Plan, db: str) -> RunOutcome:
+def run_options(args: argparse.Namespace) -> RunOptions:
+    if args.max_cost is not None and not args.max_cost >= 0:
+        raise ConfigError("--max-cost must be a number of dollars >= 0")
+    return RunOptions(
+        use_cache=not args.no_cache,
+        max_cost=args.max_cost,
+        prices=PriceCatalog.load(args.prices),
+    )
+
+
+def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutcome:
     """Preflight every model, then run with progress bars. Shared by ``run`` and ``demo``."""
     for spec in plan.models:
         preflight(spec)
+    model_prices(plan, options or RunOptions())  # a missing price fails before anything is written
     store = open_store(db, create=True)
     console = stderr_console()
     n_samples = sum(len(s) for s in plan.samples.values())
@@ -81,7 +118,7 @@ def run_plan(plan: Plan, db: str) -> RunOutcome:
         console.print(f"[yellow]skipped {escape(name)}[/yellow]: {escape(reason)}", soft_wrap=True)
     try:
         with RichProgress(console) as progress:
-            outcome = execute_plan(plan, store, progress=progress)
+            outcome = execute_plan(plan, store, progress=progress, options=options)
     finally:
         store.close()
     state = "resumed" if outcome.resumed else "new"
@@ -89,14 +126,81 @@ def run_plan(plan: Plan, db: str) -> RunOutcome:
         f"{state} run {outcome.run_id[:12]}: {outcome.computed} samples computed, "
         f"{outcome.skipped} already stored, {outcome.failed} failed"
     )
+    _print_api_summary(console, outcome)
     if outcome.failed:
         console.print("[yellow]some samples failed; rerun the same command to retry them[/yellow]")
     return outcome
 
 
+def _print_api_summary(console: Console, outcome: RunOutcome) -> None:
+    if outcome.requests_sent or outcome.cache_hits:
+        console.print(
+            f"API: {outcome.requests_sent} HTTP requests ({outcome.retries} retries), "
+            f"{outcome.cache_hits} answered from the request cache, "
+            f"${outcome.spent_usd:.4f} spent"
+        )
+    for model, tasks in outcome.fallback_tasks.items():
+        console.print(
+            f"[yellow]{escape(model)}: no log-probabilities from this API; "
+            f"{escape(', '.join(tasks))} scored by {FORMULATION_LABEL}[/yellow]",
+            soft_wrap=True,
+        )
+
+
+def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
+    for spec in plan.models:
+        preflight(spec)
+    store = open_store(db, create=False) if Path(db).exists() else None
+    try:
+        catalog = options.prices or PriceCatalog.load()
+        estimates = estimate_plan(plan, store, catalog, use_cache=options.use_cache)
+    finally:
+        if store is not None:
+            store.close()
+    console = stdout_console()
+    console.print(f"dry run {plan.run_id[:12]} ({escape(plan.name)}): nothing is sent")
+    for e in estimates:
+        console.print(f"  {_estimate_line(e)}", soft_wrap=True)
+    for e in estimates:
+        if e.lettered_tasks:
+            console.print(
+                f"{escape(e.label)}: {escape(', '.join(e.lettered_tasks))} would be scored by "
+                f"{FORMULATION_LABEL}",
+                soft_wrap=True,
+            )
+    total = sum(e.usd for e in estimates)
+    limit = "" if options.max_cost is None else f" (--max-cost ${options.max_cost:.4f})"
+    unknown = [e.label for e in estimates if e.metered and e.price is None]
+    console.print(
+        f"estimated cost at most ${total:.4f}{limit}"
+        + (f", plus {', '.join(unknown)} (no price known)" if unknown else "")
+        + ": prompt tokens ≈ characters / 4, output tokens at most max_tokens",
+        soft_wrap=True,
+    )
+
+
+def _estimate_line(e: ModelEstimate) -> str:
+    if e.price is not None:
+        price = f"${e.price.input_per_1m:g} / ${e.price.output_per_1m:g} per 1M ({e.price.source})"
+        cost = f"${e.usd:.4f}"
+    elif e.metered:
+        price, cost = "no price in the catalog (add one with --prices)", "unknown"
+    else:
+        price, cost = "local, no per-token price", "$0"
+    return (
+        f"{escape(e.label)}: {e.samples} samples, {e.requests} requests ({e.cached} answered by "
+        f"the request cache), to send ≈ {e.to_send.prompt_tokens:,} prompt + ≤ "
+        f"{e.to_send.max_output_tokens:,} output tokens; {escape(price)}; cost ≤ {cost}"
+    )
+
+
 def handle(args: argparse.Namespace) -> int:
     plan = make_plan(config_from_args(args))
-    outcome = run_plan(plan, args.db)
+    options = run_options(args)
+    if args.dry_run:
+        print_dry_run(plan, args.db, options)
+        return 0
+    outcome = run_plan(plan, args.db, options)
     stdout_console().print(
         f"next: bakeoff report {outcome.run_id[:12]} --db {args.db}", soft_wrap=True
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bakeoff.core.records import (
@@ -14,6 +15,17 @@ from bakeoff.core.records import (
     SampleRecord,
     TaskRecord,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """One API response kept under its request key (see runner/cache.py)."""
+
+    key: str
+    backend: str
+    model: str
+    kind: str
+    result: dict[str, Any]
 
 
 class Store(ABC):
@@ -65,3 +77,12 @@ class Store(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    # -- request cache (optional: a store without one caches nothing) ------------------------
+
+    def cached_responses(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored responses for these request keys (missing keys are left out)."""
+        return {}
+
+    def cache_responses(self, entries: Sequence[CacheEntry]) -> None:  # noqa: B027 - optional
+        """Store responses under their request keys (first answer kept: keys are exact)."""

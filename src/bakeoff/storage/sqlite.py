@@ -24,7 +24,7 @@ from bakeoff.core.records import (
     SampleRecord,
     TaskRecord,
 )
-from bakeoff.storage.base import Store
+from bakeoff.storage.base import CacheEntry, Store
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 APPLICATION_ID = 0x62616B65  # "bake": marks the file as a bakeoff database
@@ -346,6 +346,32 @@ class SqliteStore(Store):
                 input=json.loads(row["input_json"]),
                 target=json.loads(row["target_json"]),
                 metadata=json.loads(row["metadata_json"]),
+            )
+
+    # -- request cache ------------------------------------------------------------------------
+
+    def cached_responses(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 500):  # SQLite's bound-parameter limit
+            part = unique[start : start + 500]
+            rows = self._conn.execute(
+                "SELECT cache_key, result_json FROM request_cache WHERE cache_key IN "
+                f"({', '.join('?' * len(part))})",
+                part,
+            )
+            found.update({row[0]: json.loads(row[1]) for row in rows})
+        return found
+
+    def cache_responses(self, entries: Sequence[CacheEntry]) -> None:
+        if not entries:
+            return
+        created = now_iso()
+        with self._transaction():
+            self._conn.executemany(
+                "INSERT INTO request_cache VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (cache_key) DO NOTHING",
+                [(e.key, e.backend, e.model, e.kind, _dumps(e.result), created) for e in entries],
             )
 
     @property

@@ -1,0 +1,552 @@
+"""What the API backends (OpenAI-compatible, Anthropic) share: one event loop, limits, retries.
+
+* **One event loop per backend**, in a background thread, with one SDK client for the backend's
+  life (its connection pool is reused across batches). :meth:`ApiBackend.submit` schedules a
+  batch on it and returns a future at once, so the runner can keep several chunks in flight;
+  the semaphore of ``concurrency`` bounds the requests on the wire across all of them.
+* **Rate limits**: ``rpm`` (requests per minute) and ``tpm`` (tokens per minute, estimated before
+  sending as prompt characters / 4 + ``max_tokens``, corrected by the usage the server reports)
+  are token buckets (a 10-second burst, then an even pace), shared by every request of the
+  backend.
+* **Retries**: 408, 409, 429, 5xx, connection errors, timeouts and streams cut short are retried
+  with exponential backoff and full jitter, honouring Retry-After; other 4xx fail fast with the
+  server's message; 401/403/404 stop the run (every request would fail alike). The SDK's own
+  retries are off (``max_retries=0``) so they never stack with these; ``retries`` counts ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import importlib
+import logging
+import math
+import random
+import threading
+import time
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from bakeoff.backends.base import (
+    Backend,
+    GenerationOutcome,
+    LoglikelihoodOutcome,
+    ModelSpec,
+)
+from bakeoff.core import secrets
+from bakeoff.core.errors import (
+    BackendError,
+    BakeoffError,
+    ConfigError,
+    MissingDependencyError,
+    UnsupportedRequestError,
+)
+from bakeoff.core.types import (
+    GenerateRequest,
+    JSONValue,
+    LoglikelihoodRequest,
+    Request,
+    RequestFailure,
+    Result,
+)
+
+T = TypeVar("T")
+Outcome = Result | RequestFailure
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+LIMIT_OPTIONS = frozenset({"concurrency", "timeout", "max_retries", "rpm", "tpm"})
+"""Options that change how requests are sent, never what they ask: not part of cache keys."""
+CHARS_PER_TOKEN = 4
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLimits:
+    concurrency: int = 8
+    timeout: float = 60.0
+    max_retries: int = 5
+    rpm: float | None = None
+    tpm: float | None = None
+
+
+def parse_limits(backend: str, options: Mapping[str, str]) -> ApiLimits:
+    return ApiLimits(
+        concurrency=int_option(backend, options, "concurrency", 8, minimum=1),
+        timeout=float_option(backend, options, "timeout", 60.0, minimum=0.001),
+        max_retries=int_option(backend, options, "max_retries", 5, minimum=0),
+        rpm=float_option(backend, options, "rpm", None, minimum=0.001),
+        tpm=float_option(backend, options, "tpm", None, minimum=1.0),
+    )
+
+
+def int_option(
+    backend: str, options: Mapping[str, str], name: str, default: int, *, minimum: int
+) -> int:
+    raw = options.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{backend} option {name}={raw!r} must be an integer") from None
+    if value < minimum:
+        raise ConfigError(f"{backend} option {name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def float_option(
+    backend: str,
+    options: Mapping[str, str],
+    name: str,
+    default: T,
+    *,
+    minimum: float,
+) -> float | T:
+    raw = options.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{backend} option {name}={raw!r} must be a number") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{backend} option {name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def check_base_url(backend: str, raw: str) -> str:
+    base_url = raw.rstrip("/")
+    parsed = urlparse(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{backend} base_url '{base_url}' must be an http(s) URL with a host")
+    if parsed.username or parsed.password or parsed.query:
+        raise ConfigError(
+            f"{backend} base_url must not carry credentials or a query; use api_key_env instead"
+        )
+    return base_url
+
+
+def check_api_key_env(backend: str, name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ConfigError(
+            f"{backend} option api_key_env={name!r} must name an environment variable"
+        )
+    return name
+
+
+def refuse_key_options(backend: str, options: Mapping[str, str], env_default: str) -> None:
+    for name in options:
+        if name.lower() in ("api_key", "key", "token", "apikey", "auth"):
+            raise ConfigError(
+                f"never put an API key in the model spec: set {env_default} (or name another "
+                f"environment variable with api_key_env=NAME, or store it in the keyring under "
+                f"service '{secrets.KEYRING_SERVICE}', user {env_default})"
+            )
+    del backend
+
+
+# --- retry policy (pure) ------------------------------------------------------------------------
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUS or 500 <= status <= 599
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def backoff_seconds(
+    attempt: int,
+    retry_after: float | None = None,
+    *,
+    base: float = 0.5,
+    cap: float = _MAX_BACKOFF_SECONDS,
+    rng: random.Random | None = None,
+) -> float:
+    """Exponential backoff with full jitter; a server's Retry-After wins (capped)."""
+    if retry_after is not None:
+        return min(retry_after, cap)
+    ceiling = min(cap, base * (2 ** max(0, attempt)))
+    return (rng or random).uniform(0.0, ceiling)
+
+
+def estimate_tokens(request: Request) -> tuple[int, int]:
+    """(prompt, output) tokens a request may use, before any tokenizer is known.
+
+    Prompt: characters / 4 (English prose averages about that on GPT and Claude tokenizers);
+    output: ``max_tokens`` for generation (an upper bound), 1 for an echo request.
+    """
+    if isinstance(request, GenerateRequest):
+        prompt = request.prompt
+        chars = len(prompt) if isinstance(prompt, str) else sum(len(m.content) + 4 for m in prompt)
+        return math.ceil(chars / CHARS_PER_TOKEN) + 1, request.settings.max_tokens
+    if isinstance(request, LoglikelihoodRequest):
+        return math.ceil(len(request.context + request.continuation) / CHARS_PER_TOKEN) + 1, 1
+    return math.ceil(len(request.text) / CHARS_PER_TOKEN) + 1, 1
+
+
+# --- rate limiting --------------------------------------------------------------------------
+
+
+class TokenBucket:
+    """Refilled continuously at ``per_minute / 60`` units per second, holding ``burst_seconds``
+    worth at most: a burst of that size goes at once, then requests are spaced out evenly.
+
+    Providers enforce per-minute limits over shorter windows too, hence a 10 s burst rather than
+    a whole minute's worth. A request larger than the bucket waits for a full bucket and goes,
+    leaving the level negative, so the average rate still holds. ``clock`` and ``sleep`` are
+    injectable for tests.
+    """
+
+    def __init__(
+        self,
+        per_minute: float,
+        *,
+        burst_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.rate = float(per_minute) / 60.0
+        self.capacity = max(1.0, self.rate * burst_seconds)
+        self.level = self.capacity
+        self._clock = clock
+        self._sleep = sleep
+        self._updated = clock()
+        self._lock: asyncio.Lock | None = None
+        self.waited = 0.0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.level = min(self.capacity, self.level + (now - self._updated) * self.rate)
+        self._updated = now
+
+    async def take(self, amount: float) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        need = min(float(amount), self.capacity)
+        async with self._lock:  # first come, first served
+            self._refill()
+            while self.level < need:
+                delay = (need - self.level) / self.rate
+                self.waited += delay
+                await self._sleep(delay)
+                self._refill()
+            self.level -= float(amount)
+
+    def give_back(self, amount: float) -> None:
+        """Return units taken on an overestimate (the server reported fewer tokens)."""
+        self._refill()
+        self.level = min(self.capacity, self.level + max(0.0, float(amount)))
+
+
+class RateLimiter:
+    def __init__(self, rpm: float | None, tpm: float | None) -> None:
+        self.requests = TokenBucket(rpm) if rpm else None
+        self.tokens = TokenBucket(tpm) if tpm else None
+
+    async def acquire(self, estimated_tokens: int) -> None:
+        if self.requests is not None:
+            await self.requests.take(1)
+        if self.tokens is not None:
+            await self.tokens.take(estimated_tokens)
+
+    def settle(self, estimated_tokens: int, used_tokens: int | None) -> None:
+        if self.tokens is not None and used_tokens is not None and used_tokens > 0:
+            self.tokens.give_back(estimated_tokens - used_tokens)
+
+    @property
+    def seconds_waited(self) -> float:
+        return sum(b.waited for b in (self.requests, self.tokens) if b is not None)
+
+
+# --- the event loop thread --------------------------------------------------------------------
+
+
+class _LoopThread:
+    """An asyncio loop running forever in a daemon thread; coroutines are handed to it."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def stop(self, final: Coroutine[Any, Any, None] | None = None) -> None:
+        if final is not None:
+            with contextlib.suppress(Exception):
+                self.submit(final).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+# --- the shared backend -----------------------------------------------------------------------
+
+
+class StreamCutError(Exception):
+    """A stream that ended without its final event (a connection cut mid-way): retried."""
+
+
+class ApiBackend(Backend):
+    """Base of the HTTP API backends. Subclasses make the SDK client and send one request."""
+
+    sdk_module: str
+    sdk_extra: str
+    default_key_env: str
+
+    def __init__(
+        self, spec: ModelSpec, *, base_url: str, limits: ApiLimits, api_key_env: str
+    ) -> None:
+        super().__init__(spec)
+        self.base_url = base_url
+        self.limits = limits
+        self.api_key_env = api_key_env
+        self.sdk = _import_sdk(self.sdk_module, self.sdk_extra, self.name)
+        self._transport_errors = _transport_errors()
+        self.limiter = RateLimiter(limits.rpm, limits.tpm)
+        self.retries = 0
+        self.requests_sent = 0
+        self._loop: _LoopThread | None = None
+        self._client: Any = None
+        self._semaphore: asyncio.Semaphore | None = None
+
+    # -- what subclasses provide ---------------------------------------------------------------
+
+    @abstractmethod
+    def make_client(self, *, asynchronous: bool) -> Any:
+        """An SDK client with ``max_retries=0`` (our retries replace the SDK's)."""
+
+    @abstractmethod
+    async def send(self, client: Any, request: Request) -> Outcome:
+        """Send one request (through :meth:`with_retries`) and return its outcome."""
+
+    @abstractmethod
+    def request_body(self, request: Request) -> dict[str, JSONValue]:
+        """The request's payload exactly as sent, for the request cache key."""
+
+    def needs_key(self) -> bool:
+        """Whether a missing key is an error (a cloud API) rather than normal (a local server)."""
+        return True
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def api_key(self) -> str | None:
+        return secrets.api_key(self.api_key_env, use_keyring=self.needs_key())
+
+    # -- the cache key ---------------------------------------------------------------------
+
+    def fingerprint(self, request: Request) -> dict[str, JSONValue]:
+        """(backend, base URL, model, full request body): what decides the server's answer."""
+        return {
+            "backend": self.name,
+            "base_url": self.base_url,
+            "model": self.spec.target,
+            "body": self.request_body(request),
+        }
+
+    @property
+    def concurrency(self) -> int:
+        return self.limits.concurrency
+
+    # -- batches ---------------------------------------------------------------------------
+
+    def submit(self, requests: Sequence[Request]) -> concurrent.futures.Future[list[Outcome]]:
+        """Schedule a batch; the future holds one outcome per request, in order."""
+        for request in requests:
+            if request.kind not in self.supports:
+                raise UnsupportedRequestError(self._unsupported(request.kind))
+            self.validate(request)
+        return self.loop_thread().submit(self._batch(list(requests)))
+
+    def loop_thread(self) -> _LoopThread:
+        if self._loop is None:
+            self._loop = _LoopThread(f"bakeoff-{self.name}-{self.spec.label}")
+        return self._loop
+
+    def validate(self, request: Request) -> None:
+        """Raise a BakeoffError for a request this configuration can never send."""
+
+    def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerationOutcome]:
+        return self._wait(self.submit(requests))  # type: ignore[return-value]
+
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodOutcome]:
+        return self._wait(self.submit(requests))  # type: ignore[return-value]
+
+    @staticmethod
+    def _wait(future: concurrent.futures.Future[list[Outcome]]) -> list[Outcome]:
+        return future.result()
+
+    async def _batch(self, requests: list[Request]) -> list[Outcome]:
+        client = self._async_client()
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._bounded(client, r)) for r in requests]
+        except BaseExceptionGroup as group_error:  # a fatal error: the others were cancelled
+            raise _first_bakeoff_error(group_error) from None
+        return [task.result() for task in tasks]
+
+    def _async_client(self) -> Any:
+        if self._client is None:
+            self._client = self.make_client(asynchronous=True)
+            self._semaphore = asyncio.Semaphore(self.limits.concurrency)
+        return self._client
+
+    async def _bounded(self, client: Any, request: Request) -> Outcome:
+        assert self._semaphore is not None
+        async with self._semaphore:
+            return await self.send(client, request)
+
+    async def with_retries(
+        self, what: str, call: Callable[[], Awaitable[T]], estimated_tokens: int = 0
+    ) -> T | RequestFailure:
+        """Run ``call`` (one HTTP request) under the rate limits, retrying what may pass later."""
+        sdk = self.sdk
+        attempt = 0
+        while True:
+            await self.limiter.acquire(estimated_tokens)
+            retry_after: float | None = None
+            try:
+                self.requests_sent += 1
+                return await call()
+            except sdk.APIStatusError as error:
+                status = int(error.status_code)
+                message = server_message(error)
+                self._raise_if_fatal(status, message)
+                if not is_retryable_status(status):
+                    return RequestFailure(f"{what}: HTTP {status}: {message}")
+                if attempt >= self.limits.max_retries:
+                    return RequestFailure(
+                        f"{what}: HTTP {status} after {attempt + 1} attempts: {message}"
+                    )
+                headers = getattr(error.response, "headers", None) or {}
+                retry_after = parse_retry_after(headers.get("retry-after"))
+                why = f"HTTP {status}"
+            except (sdk.APIConnectionError, StreamCutError, *self._transport_errors) as error:
+                why = _failure_kind(error)
+                if attempt >= self.limits.max_retries:
+                    return RequestFailure(
+                        f"{what}: {why} after {attempt + 1} attempts ({type(error).__name__})"
+                    )
+            except (sdk.APIError, ValueError, KeyError, TypeError, IndexError) as error:
+                # A response we cannot read (malformed JSON, missing fields): not retried.
+                detail = secrets.redact(" ".join(str(error).split()))[:200]
+                return RequestFailure(
+                    f"{what}: unreadable response ({type(error).__name__}: {detail})"
+                )
+            attempt += 1
+            self.retries += 1
+            delay = backoff_seconds(attempt - 1, retry_after)
+            log.info(
+                "%s (%s): %s, retry %d/%d in %.2fs",
+                what,
+                self.spec.label,
+                why,
+                attempt,
+                self.limits.max_retries,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    def _raise_if_fatal(self, status: int, message: str) -> None:
+        if status in (401, 403):
+            raise BackendError(
+                f"{self.name} backend ({self.spec.label}): {self.base_url} refused the API key "
+                f"from {self.api_key_env} (HTTP {status}: {message})"
+            )
+        if status == 404:
+            raise BackendError(
+                f"{self.name} backend ({self.spec.label}): model '{self.spec.target}' or "
+                f"endpoint not found at {self.base_url} (HTTP 404: {message})"
+            )
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        loop, client = self._loop, self._client
+        self._loop, self._client = None, None
+        if loop is None:
+            return
+
+        async def close_client() -> None:
+            # Batches still in flight (an interrupted run) are cancelled, not left dangling.
+            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+            if client is not None:
+                await client.close()
+
+        loop.stop(close_client())
+
+
+def _import_sdk(module: str, extra: str, backend: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(module, extra, f"the {backend} backend") from None
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    """Raw HTTP transport errors that can escape an SDK while a stream is being read."""
+    found: list[type[BaseException]] = []
+    for module_name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        error = getattr(module, "TransportError", None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    return tuple(found)
+
+
+def _failure_kind(error: BaseException) -> str:
+    if isinstance(error, StreamCutError):
+        return "incomplete stream"
+    return "timeout" if "Timeout" in type(error).__name__ else "connection error"
+
+
+def _first_bakeoff_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for error in group.exceptions:
+        if isinstance(error, BaseExceptionGroup):
+            return _first_bakeoff_error(error)
+        if isinstance(error, BakeoffError):
+            return error
+    return group.exceptions[0]
+
+
+def server_message(error: Any) -> str:
+    """The server's own error message, on one line, shortened, with any known key redacted."""
+    body = getattr(error, "body", None)
+    message: Any = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+        if message is None:
+            message = body.get("detail")
+    if not message:
+        message = getattr(error, "message", None) or str(error)
+    return secrets.redact(" ".join(str(message).split()))[:300]

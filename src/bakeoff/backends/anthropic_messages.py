@@ -1,0 +1,240 @@
+"""Anthropic's Messages API, and any server that speaks it (llama.cpp's ``llama-server``).
+
+``anthropic:MODEL[,base_url=https://api.anthropic.com,concurrency=8,timeout=60,max_retries=5,
+rpm=N,tpm=N,api_key_env=ANTHROPIC_API_KEY]``
+
+* Built on the official ``anthropic`` SDK (``AsyncAnthropic``, its retries off: ours, shared
+  with the OpenAI backend in :mod:`bakeoff.backends._api`, replace them).
+* The key comes from ``ANTHROPIC_API_KEY`` (or the variable named by ``api_key_env``), else the
+  keyring (service ``bakeoff``, user = that variable's name). A local server (127.0.0.1,
+  localhost) needs none.
+* Generation only, streamed: the Messages API returns no log-probabilities, so log-likelihood
+  tasks are scored by the runner's answer-letter formulation (labelled as such) instead.
+* ``system`` messages go to the ``system`` field; ``temperature``/``top_p`` are sent in the
+  request body as the API documents them (``top_p`` only when it is not 1: recent models refuse
+  both at once). There is no ``seed``: sampled output is not reproducible on this API.
+* Usage comes from the stream (``message_start`` has the input tokens, ``message_delta`` the
+  output tokens), so cost is computed from what the server counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from bakeoff.backends._api import (
+    LIMIT_OPTIONS,
+    ApiBackend,
+    Outcome,
+    StreamCutError,
+    check_api_key_env,
+    check_base_url,
+    estimate_tokens,
+    parse_limits,
+    refuse_key_options,
+)
+from bakeoff.backends.base import ModelInfo, ModelSpec
+from bakeoff.core import secrets
+from bakeoff.core.errors import ConfigError
+from bakeoff.core.types import (
+    ChatMessage,
+    GenerateRequest,
+    GenerationResult,
+    JSONValue,
+    Request,
+    RequestKind,
+    Usage,
+)
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+KNOWN_OPTIONS = frozenset({"base_url", "api_key_env"}) | LIMIT_OPTIONS
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+_STREAM_ERRORS = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429}
+
+
+def message_fields(prompt: str | Sequence[ChatMessage]) -> dict[str, Any]:
+    """``messages`` (and ``system`` when there is one) for a bakeoff prompt."""
+    if isinstance(prompt, str):
+        return {"messages": [{"role": "user", "content": prompt}]}
+    system = "\n\n".join(m.content for m in prompt if m.role == "system")
+    turns = [{"role": m.role, "content": m.content} for m in prompt if m.role != "system"]
+    fields: dict[str, Any] = {"messages": turns}
+    if system:
+        fields["system"] = system
+    return fields
+
+
+def messages_body(request: GenerateRequest, model: str) -> dict[str, Any]:
+    """The Messages API request for a generation request (without ``stream``)."""
+    s = request.settings
+    body: dict[str, Any] = {"model": model, "max_tokens": s.max_tokens}
+    body.update(message_fields(request.prompt))
+    if s.stop:
+        body["stop_sequences"] = list(s.stop)
+    sampling: dict[str, Any] = {"temperature": s.temperature}
+    if s.top_p != 1.0:
+        sampling["top_p"] = s.top_p
+    # This SDK's create() has no temperature/top_p arguments; the API takes them in the body.
+    body["extra_body"] = sampling
+    return body
+
+
+def finish_reason(stop_reason: str | None) -> str | None:
+    if stop_reason is None:
+        return None
+    return _FINISH.get(stop_reason, stop_reason)
+
+
+class AnthropicBackend(ApiBackend):
+    name = "anthropic"
+    supports = frozenset({RequestKind.GENERATE})
+    sdk_module = "anthropic"
+    sdk_extra = "anthropic"
+    default_key_env = DEFAULT_KEY_ENV
+
+    def __init__(self, spec: ModelSpec) -> None:
+        base_url, api_key_env = _parse(spec)
+        super().__init__(
+            spec,
+            base_url=base_url,
+            limits=parse_limits("anthropic", spec.options),
+            api_key_env=api_key_env,
+        )
+
+    @classmethod
+    def preflight(cls, spec: ModelSpec) -> None:
+        base_url, api_key_env = _parse(spec)
+        if _needs_key(base_url, spec) and not secrets.api_key(api_key_env):
+            raise ConfigError(
+                f"anthropic backend ({spec.label}) needs an API key: set the environment "
+                f"variable {api_key_env} (or store it with: keyring set "
+                f"{secrets.KEYRING_SERVICE} {api_key_env})"
+            )
+
+    def needs_key(self) -> bool:
+        return _needs_key(self.base_url, self.spec)
+
+    def make_client(self, *, asynchronous: bool) -> Any:
+        factory = self.sdk.AsyncAnthropic if asynchronous else self.sdk.Anthropic
+        return factory(
+            api_key=self.api_key() or "no-key-required",
+            base_url=self.base_url,
+            timeout=self.limits.timeout,
+            max_retries=0,
+        )
+
+    def _unsupported(self, kind: RequestKind) -> str:
+        return (
+            f"backend 'anthropic' ({self.spec.label}) cannot serve {kind.value} requests: the "
+            "Messages API returns no log-probabilities (multiple-choice tasks are scored by "
+            "answer letter instead; perplexity tasks cannot run on it)"
+        )
+
+    def request_body(self, request: Request) -> dict[str, JSONValue]:
+        if not isinstance(request, GenerateRequest):
+            raise TypeError(f"anthropic backend cannot send {type(request).__name__}")
+        return {"endpoint": "messages", **messages_body(request, self.spec.target)}
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name=self.spec.target,
+            backend=self.name,
+            source=self.base_url,
+            extra={"api": "messages"},
+        )
+
+    async def send(self, client: Any, request: Request) -> Outcome:
+        if not isinstance(request, GenerateRequest):
+            raise TypeError(f"anthropic backend cannot send {type(request).__name__}")
+        body = messages_body(request, self.spec.target)
+        prompt_estimate, output_estimate = estimate_tokens(request)
+        estimate = prompt_estimate + output_estimate
+
+        async def call() -> GenerationResult:
+            result = await self._stream(client, body)
+            used = result.usage.prompt_tokens + result.usage.output_tokens
+            self.limiter.settle(estimate, used if result.usage.prompt_tokens else None)
+            return result
+
+        return await self.with_retries("generate", call, estimate)
+
+    async def _stream(self, client: Any, body: dict[str, Any]) -> GenerationResult:
+        start = time.monotonic()
+        first: float | None = None
+        parts: list[str] = []
+        stop: str | None = None
+        finished = False
+        input_tokens = output_tokens = cached = 0
+        try:
+            stream = await client.messages.create(**body, stream=True)
+            async for event in stream:
+                kind = getattr(event, "type", None)
+                if kind == "message_start":
+                    usage = event.message.usage
+                    input_tokens = int(getattr(usage, "input_tokens", 0) or 0)
+                    cached = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
+                elif kind == "content_block_delta" and event.delta.type == "text_delta":
+                    if first is None:
+                        first = time.monotonic()
+                    parts.append(event.delta.text)
+                elif kind == "message_delta":
+                    stop = event.delta.stop_reason or stop
+                    output_tokens = int(getattr(event.usage, "output_tokens", 0) or 0)
+                elif kind == "message_stop":
+                    finished = True
+        except self.sdk.APIStatusError as error:
+            _raise_stream_error(error)
+            raise
+        end = time.monotonic()
+        if not finished:
+            # A stream cut mid-way ends "normally" on a close-delimited connection.
+            raise StreamCutError("the stream ended without message_stop")
+        first_at = first if first is not None else end
+        usage = Usage(
+            prompt_tokens=input_tokens,
+            output_tokens=output_tokens or len(parts),
+            prompt_seconds=first_at - start,
+            output_seconds=end - first_at,
+            cached_prompt_tokens=cached,
+        )
+        return GenerationResult("".join(parts), finish_reason(stop) or "stop", usage)
+
+
+def _raise_stream_error(error: Any) -> None:
+    """An ``error`` event inside a 200 stream (e.g. overloaded): retried like its HTTP status."""
+    if int(getattr(error, "status_code", 0) or 0) != 200:
+        return
+    body = getattr(error, "body", None)
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    kind = inner.get("type") if isinstance(inner, dict) else None
+    if kind in _STREAM_ERRORS:
+        raise StreamCutError(
+            f"error event {kind} in the stream (like HTTP {_STREAM_ERRORS[kind]})"
+        ) from None
+
+
+def _parse(spec: ModelSpec) -> tuple[str, str]:
+    if not spec.target:
+        raise ConfigError("anthropic backend needs a model name, e.g. anthropic:claude-haiku-4-5")
+    refuse_key_options("anthropic", spec.options, DEFAULT_KEY_ENV)
+    unknown = sorted(set(spec.options) - KNOWN_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"unknown anthropic option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(KNOWN_OPTIONS))}"
+        )
+    parse_limits("anthropic", spec.options)
+    base_url = check_base_url("anthropic", spec.options.get("base_url", DEFAULT_BASE_URL))
+    if base_url.endswith("/v1"):
+        base_url = base_url[: -len("/v1")]  # the SDK adds /v1/messages itself
+    env = check_api_key_env("anthropic", spec.options.get("api_key_env", DEFAULT_KEY_ENV))
+    return base_url, env
+
+
+def _needs_key(base_url: str, spec: ModelSpec) -> bool:
+    host = (urlparse(base_url).hostname or "").lower()
+    return host not in _LOOPBACK_HOSTS or "api_key_env" in spec.options

