@@ -1,11 +1,13 @@
 """The HTTP path end to end against a small real server on loopback (no model needed):
-prompt building via the tokenize endpoint, streaming, token counts, failures counted apart."""
+prompt building via the tokenize endpoint, streaming, token counts, failures counted apart,
+chat deltas with reasoning, stale keep-alive connections, timeouts and mid-stream errors."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from bakeoff.backends.base import ModelSpec
 from bakeoff.speed.lab import SpeedConfig, run_speed
 from bakeoff.speed.metrics import request_metrics, summarize
+from bakeoff.speed.records import SpeedRecord
 from bakeoff.storage.speed_store import SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 
@@ -21,12 +24,24 @@ TOKEN_GAP = 0.01
 
 
 class FakeServer:
-    """``/extras/tokenize``: BOS + one token per word. ``/v1/completions``: five one-word
-    tokens ``TOKEN_GAP`` apart, no usage; every third completion answers HTTP 500."""
+    """``/extras/tokenize``: BOS + one token per word. Completions behave by ``model``:
+
+    * ``m``: five one-word tokens ``TOKEN_GAP`` apart, no usage; every third answers HTTP 500;
+    * ``think`` (chat only): a role-only delta, two ``reasoning_content`` deltas, three
+      ``content`` deltas, then usage (5 completion tokens);
+    * ``stale``: a kept-alive connection answers only its first completion; later requests on
+      it are read and the connection is closed unanswered (a server's idle timeout racing the
+      client's reuse);
+    * ``hang``: never answers;
+    * ``midfail``: two tokens, then an error event.
+    """
 
     def __init__(self) -> None:
         self.port = 0
         self.completions = 0
+        self.connections = 0
+        self.paths: list[str] = []
+        self.first_write: dict[str, float] = {}  # prompt → when its first generated delta left
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -48,17 +63,24 @@ class FakeServer:
         self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        answered = 0
         try:
             while True:
                 head = (await reader.readuntil(b"\r\n\r\n")).decode()
                 length = int(head.lower().split("content-length:")[1].split("\r\n")[0])
                 body = json.loads(await reader.readexactly(length))
                 path = head.split(" ")[1]
+                self.paths.append(path)
                 if path == "/extras/tokenize":
                     tokens = [1] * (len(body["input"].split()) + 1)
                     self._send_json(writer, 200, {"tokens": tokens})
+                elif body["model"] == "stale" and answered:
+                    writer.close()
+                    return
                 else:
-                    await self._complete(writer)
+                    answered += 1
+                    await self._complete(writer, body, path)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
@@ -72,19 +94,48 @@ class FakeServer:
             + data
         )
 
-    async def _complete(self, writer: asyncio.StreamWriter) -> None:
+    async def _complete(
+        self, writer: asyncio.StreamWriter, body: dict[str, object], path: str
+    ) -> None:
         self.completions += 1
-        if self.completions % 3 == 0:
+        model = body["model"]
+        if model == "hang":
+            await asyncio.sleep(3600)
+        if model == "m" and self.completions % 3 == 0:
             self._send_json(writer, 500, {"error": "overloaded"})
             return
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                      b"transfer-encoding: chunked\r\n\r\n")  # fmt: skip
-        for i in range(5):
+        events: list[dict[str, object]]
+        if model == "think":
+            assert path == "/v1/chat/completions"
+            assert body["messages"] == [{"role": "user", "content": body_prompt(body)}]
+            deltas = [{"role": "assistant"}, {"reasoning_content": " r0"},
+                      {"reasoning_content": " r1"}, {"content": " c0"}, {"content": " c1"},
+                      {"content": " c2"}]  # fmt: skip
+            events = [{"choices": [{"delta": d, "index": 0}]} for d in deltas]
+            events.append({"choices": [], "usage": {"prompt_tokens": 21, "completion_tokens": 5}})
+        elif model == "midfail":
+            events = [{"choices": [{"text": " w0"}]}, {"choices": [{"text": " w1"}]},
+                      {"error": {"message": "out of memory"}}]  # fmt: skip
+        else:
+            events = [{"choices": [{"text": f" w{i}"}]} for i in range(5)]
+        prompt = body_prompt(body)
+        for event in events:
             await asyncio.sleep(TOKEN_GAP)
-            event = json.dumps({"choices": [{"text": f" w{i}"}]})
-            writer.write(_chunk(f"data: {event}\n\n".encode()))
+            if prompt not in self.first_write and "role" not in str(event):
+                self.first_write[prompt] = time.perf_counter()
+            writer.write(_chunk(f"data: {json.dumps(event)}\n\n".encode()))
             await writer.drain()
         writer.write(_chunk(b"data: [DONE]\n\n") + _chunk(b""))
+
+
+def body_prompt(body: dict[str, object]) -> str:
+    if "prompt" in body:
+        return str(body["prompt"])
+    messages = body["messages"]
+    assert isinstance(messages, list)
+    return str(messages[0]["content"])
 
 
 def _chunk(data: bytes) -> bytes:
@@ -93,19 +144,26 @@ def _chunk(data: bytes) -> bytes:
 
 @pytest.fixture
 def fake_server() -> Iterator[FakeServer]:
-    pytest.importorskip("httpx", reason="needs pip install 'bakeoff[speed]'")
     with FakeServer() as server:
         yield server
 
 
-def test_http_speed_run_counts_tokens_and_failures(fake_server: FakeServer, tmp_path: Path) -> None:
+def _run(tmp_path: Path, spec: str, **config: object) -> list[SpeedRecord]:
     store = SqliteStore(tmp_path / "s.db")
     speed = SpeedStore(store)
-    spec = ModelSpec.parse(f"fake=openai:m,base_url=http://127.0.0.1:{fake_server.port}/v1")
-    config = SpeedConfig(models=(spec,), concurrency=(1, 3), prompt_lengths=(16,),
-                         output_tokens=5, requests=6, warmup=0)  # fmt: skip
-    records = speed.records(run_speed(config, speed))
+    settings: dict[str, object] = {"concurrency": (1,), "prompt_lengths": (16,),
+                                   "output_tokens": (5,), "requests": 4, "warmup": 0}  # fmt: skip
+    settings.update(config)
+    records = speed.records(
+        run_speed(SpeedConfig(models=(ModelSpec.parse(spec),), **settings), speed)
+    )  # type: ignore[arg-type]
     store.close()
+    return sorted(records, key=lambda r: (r.scenario.concurrency, r.index))
+
+
+def test_http_speed_run_counts_tokens_and_failures(fake_server: FakeServer, tmp_path: Path) -> None:
+    spec = f"fake=openai:m,base_url=http://127.0.0.1:{fake_server.port}/v1"
+    records = _run(tmp_path, spec, concurrency=(1, 3), requests=6)
     assert len(records) == 12
     assert fake_server.completions == 12
     failed = [r for r in records if r.status == "failed"]
@@ -116,6 +174,7 @@ def test_http_speed_run_counts_tokens_and_failures(fake_server: FakeServer, tmp_
         # No usage in the stream: counted by the server's tokenizer (BOS subtracted).
         assert r.output_tokens == 5
         assert r.prompt_tokens == 16  # the synthetic prompt has exactly 16 one-token words
+        assert r.server["usage_from_server"] is False
         m = request_metrics(r)
         assert len(m.itls) == 4  # the first token is TTFT's, not an inter-token latency
         assert sum(m.itls) == pytest.approx(r.chunk_times[-1] - r.chunk_times[0])
@@ -127,3 +186,58 @@ def test_http_speed_run_counts_tokens_and_failures(fake_server: FakeServer, tmp_
         summary = summarize([r for r in records if r.scenario.concurrency == concurrency], {})
         assert summary.n_ok + summary.n_failed == 6
         assert summary.output_tokens == 5 * summary.n_ok
+    # Keep-alive: 12 completions (failures included) and the tokenizer's calls over at most
+    # one connection per concurrent stream plus the tokenizer's own.
+    assert fake_server.connections <= 3 + 1
+
+
+def test_chat_reasoning_tokens_count_for_ttft(fake_server: FakeServer, tmp_path: Path) -> None:
+    spec = f"openai:think,api=chat,base_url=http://127.0.0.1:{fake_server.port}/v1"
+    records = _run(tmp_path, spec)
+    assert all(r.status == "ok" for r in records), [r.error for r in records]
+    assert "/v1/chat/completions" in fake_server.paths
+    for r in records:
+        assert r.output_tokens == 5  # the server's usage: reasoning tokens included
+        assert r.prompt_tokens == 21  # usage wins over the tokenizer (16 + chat template)
+        assert r.server["usage_from_server"] is True
+        assert (
+            len(r.chunk_times) == 5
+        )  # two reasoning + three content deltas; the role delta is none
+        # Order only (a loaded machine may deliver several deltas in one read): the first
+        # chunk is the first reasoning delta; test_speed_sse.py checks its time exactly.
+        assert r.chunk_times == tuple(sorted(r.chunk_times))
+        assert request_metrics(r).server_ttft >= TOKEN_GAP
+
+
+def test_stale_keep_alive_connection_is_retried_fresh(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    spec = f"openai:stale,base_url=http://127.0.0.1:{fake_server.port}/v1"
+    records = _run(tmp_path, spec)
+    assert [r.status for r in records] == ["ok"] * 4, [r.error for r in records]
+    assert fake_server.completions == 4  # each answered once, on a fresh connection
+    assert fake_server.connections == 4 + 1  # + the tokenizer's
+
+
+def test_timeout_and_mid_stream_error_are_failures(fake_server: FakeServer, tmp_path: Path) -> None:
+    port = fake_server.port
+    hang = _run(
+        tmp_path, f"openai:hang,timeout=0.3,base_url=http://127.0.0.1:{port}/v1", requests=2
+    )
+    assert [r.status for r in hang] == ["failed", "failed"]
+    assert all("no complete answer within 0.3 s" in (r.error or "") for r in hang)
+    (tmp_path / "s.db").unlink()
+    mid = _run(tmp_path, f"openai:midfail,base_url=http://127.0.0.1:{port}/v1", requests=2)
+    assert [r.status for r in mid] == ["failed", "failed"]
+    assert all("server error mid-stream" in (r.error or "") and "out of memory" in (r.error or "")
+               for r in mid)  # fmt: skip
+
+
+def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    result = run_cli("speed", "-m", "openai:m,base_url=http://127.0.0.1:9/v1", "--db", "s.db",
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert "cannot reach http://127.0.0.1:9" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,10 +1,19 @@
-"""The lab against the bundled Gemma: in-process llama.cpp and a real local OpenAI-compatible
-server. The client's TTFT and decode time must agree with the engine's own counters.
+"""``bakeoff speed`` against the bundled Gemma, in process (llama.cpp) and through a real local
+OpenAI-compatible server (``python -m llama_cpp.server``, started here): the TTFT and generation
+tokens/s the client measures must agree with the engine's own timings of the same requests
+(``llama_perf_context`` in process; the perf counters the server prints after each completion).
 
-Tolerances (stated in docs/speed.md): the client sees a bit more than the engine counts — the
-first token's sampling and detokenisation, Python's generator, and for HTTP the request parsing,
-server-side tokenisation and SSE framing. Allowed: 15% + 60 ms in-process, 20% + 150 ms over HTTP
-(on a shared 2-core machine; the observed gaps are typically 1-3% / tens of ms).
+Tolerances (docs/speed.md states them too). The client sees a little more than the engine
+counts: sampling and detokenising the first token, Python's generator, and over HTTP the
+server's request handling, tokenisation and per-token SSE framing (llama-cpp-python's server
+spends several ms of Python per token outside llama.cpp's eval counter). So the client is never
+faster than the engine by more than clock noise, and slower by at most:
+
+* TTFT: 10 % + 50 ms in process, 15 % + 150 ms over HTTP;
+* generation tok/s: 10 % in process, 30 % over HTTP.
+
+They hold on a shared 2-core machine under load (measured gaps: docs/speed.md). Both runs use
+llama.cpp's defaults (repack kernels on) and the same thread count, so their figures compare.
 """
 
 from __future__ import annotations
@@ -21,7 +30,6 @@ import pytest
 from tests.helpers import run_cli
 
 from bakeoff.backends.base import ModelSpec
-from bakeoff.speed.lab import SpeedConfig, run_speed
 from bakeoff.speed.metrics import request_metrics
 from bakeoff.speed.records import SpeedRecord
 from bakeoff.storage.speed_store import SpeedStore
@@ -32,6 +40,7 @@ pytestmark = pytest.mark.model
 PROMPT = 128
 OUTPUT = 16
 REQUESTS = 2
+THREADS = str(os.cpu_count() or 1)
 
 
 def _gemma_path() -> Path:
@@ -44,48 +53,53 @@ def _gemma_path() -> Path:
     return Path(package.assemble())
 
 
-def _measure(tmp_path: Path, spec: str) -> tuple[list[SpeedRecord], dict[str, object]]:
-    store = SqliteStore(tmp_path / "speed.db")
+def _measure(tmp_path: Path, spec: str, *extra: str) -> tuple[list[SpeedRecord], dict[str, object]]:
+    """``bakeoff speed`` as a user runs it; the stored records of its one load point."""
+    tmp_path.mkdir(exist_ok=True)
+    result = run_cli(
+        "speed", "-m", spec, "--prompt-lengths", str(PROMPT), "--output-tokens", str(OUTPUT),
+        "--requests", str(REQUESTS), "--warmup", "1", "--concurrency", "1", *extra,
+        "--db", "speed.db", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "prompt processing vs generation" in result.stdout
+    store = SqliteStore(tmp_path / "speed.db", create=False)
     speed = SpeedStore(store)
-    config = SpeedConfig(
-        models=(ModelSpec.parse(spec),),
-        concurrency=(1,),
-        prompt_lengths=(PROMPT,),
-        output_tokens=OUTPUT,
-        requests=REQUESTS,
-        warmup=1,
-    )
-    run_id = run_speed(config, speed)
+    run_id = speed.resolve(None)
     records = sorted(speed.records(run_id), key=lambda r: r.index)
-    resources = speed.scenarios(run_id)[0].resources
+    resources = dict(speed.scenarios(run_id)[0].resources)
     store.close()
     assert [r.status for r in records] == ["ok"] * (REQUESTS + 1), [r.error for r in records]
     return records, resources
 
 
-def _agree(client_s: float, engine_s: float, rel: float, abs_s: float, what: str) -> None:
-    print(f"{what}: client {client_s * 1000:.1f} ms, engine {engine_s * 1000:.1f} ms")
-    assert abs(client_s - engine_s) <= rel * engine_s + abs_s, (
-        f"{what}: client {client_s * 1000:.1f} ms vs engine {engine_s * 1000:.1f} ms"
-    )
+def _agree_ttft(record: SpeedRecord, engine_ms: float, rel: float, abs_ms: float) -> None:
+    client_ms = request_metrics(record).server_ttft * 1000
+    print(f"TTFT: client {client_ms:.1f} ms, engine prompt eval {engine_ms:.1f} ms")
+    assert engine_ms - 5 <= client_ms <= engine_ms * (1 + rel) + abs_ms
 
 
-@pytest.mark.slow
+def _agree_rate(record: SpeedRecord, engine_n: int, engine_ms: float, rel: float) -> None:
+    client = request_metrics(record).generation_tps
+    engine = engine_n / (engine_ms / 1000)
+    print(f"generation: client {client:.1f} tok/s, engine {engine:.1f} tok/s")
+    assert engine * (1 - rel) <= client <= engine * 1.02
+
+
+@pytest.mark.slow  # ~10 s on an idle 2-core machine, minutes under load
 def test_in_process_llamacpp_agrees_with_perf_counters(tmp_path: Path) -> None:
     _gemma_path()
-    records, resources = _measure(tmp_path, "llamacpp:gemma3-270m")
+    records, resources = _measure(tmp_path, f"llamacpp:gemma3-270m,n_threads={THREADS}")
     for record in records[1:]:  # warm-up excluded, as in every figure
-        m = request_metrics(record)
         server = record.server
         assert server["source"] == "llama_perf_context"
-        # Token counts by the tokenizer agree with what the engine evaluated.
-        assert record.prompt_tokens == server["prompt_n"]  # BOS included on both sides
+        # The tokenizer's prompt count is what the engine evaluated (BOS on both sides).
+        assert record.prompt_tokens == server["prompt_n"]
         assert PROMPT - 2 <= record.prompt_tokens - 1 <= PROMPT
-        assert record.output_tokens == OUTPUT  # EOS suppressed: exactly max_tokens
+        assert record.output_tokens == OUTPUT  # every EOG token suppressed: exactly max_tokens
         assert server["predicted_n"] == OUTPUT - 1  # the first token comes from prompt eval
-        _agree(m.server_ttft, float(server["prompt_ms"]) / 1000, 0.15, 0.06, "TTFT")
-        decode = record.t_end - record.chunk_times[0]  # type: ignore[operator]
-        _agree(decode, float(server["predicted_ms"]) / 1000, 0.15, 0.06, "decode")
+        _agree_ttft(record, float(server["prompt_ms"]), 0.10, 50)
+        _agree_rate(record, int(server["predicted_n"]), float(server["predicted_ms"]), 0.10)
     peak = resources["peak_rss_bytes"]
     assert isinstance(peak, int)
     assert peak > 150 * 2**20  # weights (241 MiB file, mmapped) are resident while generating
@@ -98,6 +112,7 @@ def _free_port() -> int:
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """uvicorn binds its port only once the model is loaded."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -106,7 +121,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
         except OSError:
-            time.sleep(0.5)
+            time.sleep(0.3)
     pytest.fail("llama_cpp.server did not start within 180 s")
 
 
@@ -114,43 +129,46 @@ _PROMPT_LINE = re.compile(r"prompt eval time =\s*([0-9.]+) ms /\s*(\d+) tokens")
 _EVAL_LINE = re.compile(r"^\S*\s+eval time =\s*([0-9.]+) ms /\s*(\d+) runs", re.MULTILINE)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # starts a server: ~20 s on an idle 2-core machine, minutes under load
 def test_http_server_agrees_with_server_timings(tmp_path: Path) -> None:
     path = _gemma_path()
-    for module in ("httpx", "uvicorn", "fastapi", "sse_starlette", "starlette_context"):
-        pytest.importorskip(module, reason="needs pip install 'bakeoff[server,speed]'")
+    for module in ("uvicorn", "fastapi", "sse_starlette", "starlette_context"):
+        pytest.importorskip(module, reason="needs pip install 'bakeoff[server]'")
     port = _free_port()
     log = tmp_path / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--host",
-             "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+             "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", THREADS],
             stdout=sink, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
         _wait_ready(port, process, log)
-        spec = f"srv=openai:gemma,base_url=http://127.0.0.1:{port}/v1,pid={process.pid}"
-        records, resources = _measure(tmp_path, spec)
+        base = f"base_url=http://127.0.0.1:{port}/v1,pid={process.pid}"
+        records, resources = _measure(tmp_path, f"srv=openai:gemma,{base}")
+        # The chat endpoint too, once: deltas are timed the same way.
+        chat, _ = _measure(tmp_path / "chat", f"chat=openai:gemma,api=chat,{base}")
     finally:
         process.terminate()
         process.wait(timeout=30)
     text = log.read_text(errors="replace")
-    # verbose llama_cpp.server prints llama.cpp's perf counters after every completion, in order.
+    # The verbose server prints llama.cpp's perf counters after every completion, in order.
     prompts = [(float(ms), int(n)) for ms, n in _PROMPT_LINE.findall(text)]
     evals = [(float(ms), int(n)) for ms, n in _EVAL_LINE.findall(text)]
-    assert len(prompts) == len(evals) == len(records) == REQUESTS + 1
+    assert len(prompts) == len(evals) == 2 * (REQUESTS + 1)
     for record, (prompt_ms, prompt_n), (eval_ms, eval_n) in zip(
-        records[1:], prompts[1:], evals[1:], strict=True
+        records[1:], prompts[1 : REQUESTS + 1], evals[1 : REQUESTS + 1], strict=True
     ):
-        m = request_metrics(record)
-        assert record.server["usage_from_server"] is False  # counted by the tokenizer
+        assert record.server["usage_from_server"] is False  # counted by the server's tokenizer
         # The server adds BOS, then skips the prefix it still holds in its KV cache from the
         # last request (at least that BOS): the prompts share nothing else by construction.
         assert 0 <= record.prompt_tokens + 1 - prompt_n <= 2
         assert record.output_tokens == eval_n + 1
-        _agree(m.server_ttft, prompt_ms / 1000, 0.20, 0.15, "TTFT")
-        decode = record.t_end - record.chunk_times[0]  # type: ignore[operator]
-        _agree(decode, eval_ms / 1000, 0.20, 0.15, "decode")
+        _agree_ttft(record, prompt_ms, 0.15, 150)
+        _agree_rate(record, eval_n, eval_ms, 0.30)
+    for record, (eval_ms, eval_n) in zip(chat[1:], evals[REQUESTS + 2 :], strict=True):
+        assert record.output_tokens == eval_n + 1
+        _agree_rate(record, eval_n, eval_ms, 0.30)
     peak = resources["peak_rss_bytes"]
     assert isinstance(peak, int)
     assert peak > 150 * 2**20  # the server process's own peak, read from /proc/PID/status

@@ -61,6 +61,18 @@ def test_request_metrics_include_queue_in_ttft_and_e2e() -> None:
     assert m.generation_tps == pytest.approx(4 / 0.45)
 
 
+def test_engine_queue_is_not_prompt_processing() -> None:
+    # Sent at 10.0, the engine took it up 0.3 s later (another request held it), first token at
+    # 10.5: 100 prompt tokens in 0.2 s of prompt processing, not in 0.5 s.
+    timing = StreamTiming(10.0, 10.9, (10.5, 10.9), ("a", "b"), server={"engine_wait_ms": 300.0})
+    counts = TokenCounts((1, 1), 100, 2)
+    m = request_metrics(SpeedRecord.from_timing("m", SCENARIO, 0, False, 10.0, timing, counts))
+    assert m.server_ttft == pytest.approx(0.5)  # still the client's view, queue in engine incl.
+    assert m.engine_queue == pytest.approx(0.3)
+    assert m.prompt_tps == pytest.approx(100 / 0.2)
+    assert math.isnan(request_metrics(record(0.0, 0.0, [0.1, 0.2], 0.2)).engine_queue)
+
+
 def test_token_count_is_usage_not_chunk_count() -> None:
     # Two chunks, but the server says 9 tokens: TPOT uses 9, never 2.
     r = record(0.0, 0.0, [1.0, 2.0], 2.0, tokens=[1, 8], output=9)
@@ -68,6 +80,20 @@ def test_token_count_is_usage_not_chunk_count() -> None:
     timing = StreamTiming(0.0, 1.0, (0.5, 0.9), ("ab", "cde"), prompt_tokens=None, output_tokens=7)
     counts = counted(timing, "prompt words", lambda text: len(text))
     assert counts == TokenCounts((2, 3), len("prompt words"), 7)
+
+
+def test_usage_equal_to_chunk_count_means_one_token_per_chunk() -> None:
+    # Every chunk has at least one token; three chunks, three tokens: one each, so the
+    # tokenizer is not asked about the chunks (only about the prompt, which has no usage).
+    timing = StreamTiming(0.0, 1.0, (0.2, 0.5, 0.9), ("héllo", " wor", "ld"), None, 3)
+    asked: list[str] = []
+
+    def count(text: str) -> int:
+        asked.append(text)
+        return 4
+
+    assert counted(timing, "the prompt", count) == TokenCounts((1, 1, 1), 4, 3)
+    assert asked == ["the prompt"]
 
 
 def test_summary_percentiles_match_numpy_and_failures_are_apart() -> None:

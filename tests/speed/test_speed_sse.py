@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from bakeoff.core.errors import BackendError
 from bakeoff.speed.http_stream import _SseEvents
 
 
@@ -31,3 +34,25 @@ def test_events_split_across_reads_keep_their_arrival_times() -> None:
     assert events.usage == {"prompt_tokens": 7, "completion_tokens": 3}
     assert events.timings == {"prompt_ms": 12.5}
     assert events.t_done == 3.0
+
+
+def test_chat_deltas_reasoning_is_the_first_token() -> None:
+    deltas = [{"role": "assistant"}, {"reasoning_content": "Let me"}, {"reasoning": " think"},
+              {"content": "Yes"}, {"content": ""}]  # fmt: skip
+    events = _SseEvents()
+    for now, delta in enumerate(deltas, start=1):
+        events.feed(_event({"choices": [{"delta": delta, "index": 0}]}), float(now))
+    events.feed(b"data: [DONE]\n\n", 9.0)
+    # The role-only and empty deltas carry no token; the reasoning deltas do, and come first.
+    assert events.pieces == ["Let me", " think", "Yes"]
+    assert events.times == [2.0, 3.0, 4.0]
+    assert events.t_done == 9.0
+
+
+def test_error_event_mid_stream_raises() -> None:
+    events = _SseEvents()
+    events.feed(_event({"choices": [{"text": "a"}]}), 1.0)
+    with pytest.raises(BackendError, match=r"server error mid-stream: .*out of memory"):
+        events.feed(_event({"error": {"message": "out of memory"}}), 2.0)
+    with pytest.raises(BackendError, match="bad JSON"):
+        _SseEvents().feed(b"data: {not json\n\n", 1.0)

@@ -81,17 +81,17 @@ def test_report_section_shows_the_computed_figures(tmp_path: Path) -> None:
     throughput, latency, *_distributions = (
         [c.strip() for c in line.strip("|").split("|")]
         for line in markdown.splitlines()
-        if line.startswith("| fast | 128 | c=1 |")
+        if line.startswith("| fast | 128 | 4 | c=1 |")
     )
     cells = throughput
-    assert cells[3:5] == ["5", "1"]  # 5 measured ok (warm-up excluded), 1 failed
-    assert cells[5] == f"{summary.requests_per_s:,.2f}"
-    assert latency[3] == f"{summary.latency['ttft'].p50 * 1000:,.1f}"
-    assert latency[8] == f"{summary.latency['tpot'].p50 * 1000:,.1f}"
-    assert cells[8] == "not measurable here"  # no energy counter in the stored scenario
+    assert cells[4:6] == ["5", "1"]  # 5 measured ok (warm-up excluded), 1 failed
+    assert cells[6] == f"{summary.requests_per_s:,.2f}"
+    assert latency[4] == f"{summary.latency['ttft'].p50 * 1000:,.1f}"
+    assert latency[9] == f"{summary.latency['tpot'].p50 * 1000:,.1f}"
+    assert cells[9] == "not measurable here"  # no energy counter in the stored scenario
     assert summary.goodput == summary.requests_per_s  # all five meet ttft ≤ 300 ms
-    assert cells[7] == f"{summary.goodput:,.2f}"
-    assert "| slow | 512 | c=1 | 5 | 1 | " in markdown
+    assert cells[8] == f"{summary.goodput:,.2f}"
+    assert "| slow | 512 | 4 | c=1 | 5 | 1 | " in markdown
     assert "ReadTimeout: slow" in markdown
     assert "not measurable here (no RAPL counters)" in markdown
     slow = [request_metrics(r) for r in section.measured_ok("slow")]
@@ -99,10 +99,13 @@ def test_report_section_shows_the_computed_figures(tmp_path: Path) -> None:
     # TTFT ≤ 300 ms: fast meets it at 128 prompt tokens (~0.11 s), not at 512 (~0.41 s).
     assert "fast 10/20, slow 0/20" in markdown
     html = speed_html_page(section)
-    assert html.count("<svg") == 4
+    # Two shapes (prompt 128 and 512, output 4): an E2E and a TTFT CDF each, then throughput vs
+    # concurrency and TTFT vs prompt length.
+    assert html.count("<svg") == 6
+    assert "E2E latency CDF (prompt 512, output 4)" in html
     assert "<script" not in html
     assert "output tokens/s vs concurrency" in html
-    assert re.search(r"<td>fast</td><td>128</td><td>c=1</td><td>5</td>", html)
+    assert re.search(r"<td>fast</td><td>128</td><td>4</td><td>c=1</td><td>5</td>", html)
 
 
 def test_cli_show_prints_tables_and_writes_report(tmp_path: Path) -> None:
@@ -135,3 +138,32 @@ def test_cli_user_errors_exit_2_without_traceback(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "s.db").exists()  # bad input leaves no half-made store
+
+
+def test_short_answers_and_engine_settings_are_noted(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "n.db")
+    speed = SpeedStore(store)
+    speed.create_run("r2", "notes", {}, {})
+    info = {"backend": "llamacpp", "extra": {"n_threads": 2, "n_batch": 512, "repack": "on"}}
+    speed.save_model("r2", SpeedModelRow("local", "llamacpp:x", info, {}), 0)
+    speed.save_model("r2", SpeedModelRow("srv", "openai:y", {"backend": "openai",
+                                         "source": "http://h:1/v1"}, {}), 1)  # fmt: skip
+    scenario = Scenario(16, 4, 1)
+    for model in ("local", "srv"):
+        records = _records(model, scenario, 0.1, n=3)
+        if model == "srv":  # the server cut one answer at 2 of the 4 tokens asked for
+            cut = StreamTiming(
+                50.0, 50.3, (50.1, 50.3), ("a", "b"), server={"finish_reason": "stop"}
+            )
+            records.append(SpeedRecord.from_timing(model, scenario, 9, False, 50.0, cut,
+                                                   TokenCounts((1, 1), 16, 2)))  # fmt: skip
+        speed.save_scenario("r2", SpeedScenarioRow(model, scenario, {}, {}), records)
+    section = build_speed_section(speed)
+    store.close()
+    markdown = speed_markdown(section)
+    assert "local: llama.cpp in process, n_threads=2, n_batch=512, repack on" in markdown
+    assert "srv: OpenAI-compatible server at http://h:1/v1" in markdown
+    assert (
+        "srv: 1 of 3 answers stopped before the requested length (finish reason: stop" in markdown
+    )
+    assert markdown.count("stopped before the requested length") == 1  # not for "local"

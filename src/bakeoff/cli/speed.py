@@ -1,7 +1,7 @@
 """``bakeoff speed``: latency and throughput under load, memory and energy, per request stored.
 
 Example: ``bakeoff speed -m llamacpp:gemma3-270m --concurrency 1,2 --prompt-lengths 128,512
---output-tokens 64 --requests 8 --slo ttft=500ms,itl=50ms``.
+--output-tokens 64,256 --requests 8 --slo ttft=500ms,itl=50ms``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--concurrency", default="1", help="closed-loop levels, e.g. 1,2,4")
     parser.add_argument("--prompt-lengths", default="128", help="prompt tokens, e.g. 128,512")
-    parser.add_argument("--output-tokens", type=int, default=64, help="tokens per answer")
+    parser.add_argument("--output-tokens", default="64", help="tokens per answer, e.g. 64,256")
     parser.add_argument("--requests", type=int, default=8, help="measured requests per point")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up requests per point")
     parser.add_argument("--rate", type=float, help="Poisson arrivals per second (cap: concurrency)")
@@ -95,7 +95,7 @@ def config_from_args(args: argparse.Namespace) -> SpeedConfig:
         models=tuple(ModelSpec.parse(text) for text in args.model),
         concurrency=int_list(args.concurrency, "--concurrency"),
         prompt_lengths=int_list(args.prompt_lengths, "--prompt-lengths"),
-        output_tokens=args.output_tokens,
+        output_tokens=int_list(args.output_tokens, "--output-tokens"),
         requests=args.requests,
         warmup=args.warmup,
         rate=args.rate,
@@ -131,7 +131,10 @@ class LiveProgress:
 
     def scenario(self, model: str, scenario: Scenario, total: int) -> None:
         self._failed = 0
-        label = f"{model} · prompt {scenario.prompt_tokens} · {scenario.key().rsplit('-', 1)[-1]}"
+        label = (
+            f"{model} · prompt {scenario.prompt_tokens} · output {scenario.output_tokens} · "
+            + scenario.key().rsplit("-", 1)[-1]
+        )
         self._task = self._progress.add_task(label, total=total, failed=0)
 
     def request(self, outcome: Outcome) -> None:

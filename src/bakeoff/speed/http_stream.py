@@ -1,9 +1,14 @@
-"""Streaming from an OpenAI-compatible ``/v1/completions`` endpoint with httpx, timed per chunk.
+"""Streaming from an OpenAI-compatible server (``/v1/completions`` or ``/v1/chat/completions``).
 
-httpx rather than the openai SDK: the SDK parses and buffers server-sent events before handing
-them over, so its chunk times include its own parsing and object building; with httpx each
-``data:`` line is timestamped the moment its bytes are read, and the raw JSON keeps
-vendor fields (llama.cpp's ``timings``, vLLM's ``usage``) the SDK would drop.
+The client is bakeoff's own (``http_wire``: asyncio protocols, stdlib only): every network read
+is stamped when the event loop hands it over, before any parsing and before other streams'
+coroutines run, and the raw JSON keeps vendor fields (llama.cpp's ``timings``) an SDK would
+drop. Server-sent events are split here; an event is stamped with the read that completed it.
+
+What counts as a token arriving: any generated text — ``text`` (completions), or in a chat
+delta ``reasoning_content`` / ``reasoning`` (the reasoning of thinking models, as vLLM,
+llama.cpp and SGLang send it) as well as ``content``. So TTFT is the first token of any kind,
+reasoning included.
 
 Token counts: the server's ``usage`` when it sends one (``stream_options.include_usage``), else
 the model's tokenizer — a local GGUF (``tokenizer=PATH``, vocab only) or the server's tokenize
@@ -12,45 +17,81 @@ endpoint (llama-cpp-python ``/extras/tokenize``, llama.cpp and vLLM ``/tokenize`
 
 from __future__ import annotations
 
+import asyncio
 import functools
-import importlib
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from bakeoff.backends.base import ModelInfo, ModelSpec
-from bakeoff.core.errors import BackendError, ConfigError, MissingDependencyError
+from bakeoff.core.errors import BackendError, ConfigError
+from bakeoff.speed.http_wire import (
+    Connection,
+    ConnectionPool,
+    Endpoint,
+    JsonClient,
+    ProtocolError,
+    StaleConnectionError,
+    request_bytes,
+)
 from bakeoff.speed.records import StreamTiming
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+_decode_json = json.JSONDecoder().decode  # json.loads minus its per-call checks (hot path)
+APIS = {"completions": "/completions", "chat": "/chat/completions"}
 
 
-def import_httpx() -> Any:
+def endpoint_of(spec: ModelSpec) -> Endpoint:
+    return Endpoint.parse(spec.options.get("base_url", DEFAULT_BASE_URL))
+
+
+def api_of(spec: ModelSpec) -> str:
+    api = spec.options.get("api", "completions")
+    if api not in APIS:
+        raise ConfigError(f"model option api={api!r} in '{spec.label}': use completions or chat")
+    return api
+
+
+def timeout_of(spec: ModelSpec) -> float:
+    raw = spec.options.get("timeout", "600")
     try:
-        return importlib.import_module("httpx")
-    except ImportError:
-        raise MissingDependencyError("httpx", "speed", "speed runs against HTTP servers") from None
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"model option timeout={raw!r} in '{spec.label}': seconds, > 0")
+    return value
+
+
+def auth_headers(spec: ModelSpec) -> dict[str, str]:
+    """``api_key_env=NAME``: the key is read from that environment variable, never stored."""
+    name = spec.options.get("api_key_env")
+    if not name:
+        return {}
+    key = os.environ.get(name)
+    if not key:
+        raise ConfigError(f"model option api_key_env={name}: that environment variable is unset")
+    return {"Authorization": f"Bearer {key}"}
 
 
 class HttpStreamer:
     """Async client of one server; ``count_tokens`` is synchronous (used to build prompts)."""
 
     def __init__(self, spec: ModelSpec, concurrency: int) -> None:
-        self.httpx = import_httpx()
         self.spec = spec
-        self.base_url = spec.options.get("base_url", DEFAULT_BASE_URL).rstrip("/")
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ConfigError(f"base_url must start with http:// or https://: {self.base_url}")
+        self.endpoint = endpoint_of(spec)
+        self.base_url = self.endpoint.root + self.endpoint.prefix
+        self.api = api_of(spec)
         self.model = spec.target
-        self._timeout = float(spec.options.get("timeout", "600"))
-        # One single-connection client per in-flight request, reused: httpcore's shared pool
-        # scans every connection on each request, which at 64 streams costs more than the
-        # streams themselves (bench/client_overhead.py: ~3× the request rate this way).
-        self._idle: list[Any] = []
-        self._all: list[Any] = []
+        self._timeout = timeout_of(spec)
+        self._headers = auth_headers(spec)
+        self._path = self.endpoint.prefix + APIS[self.api]
+        self._pool = ConnectionPool(self.endpoint)
         self._counter: Callable[[str], int] | None = None
+        self._json: JsonClient | None = None
 
     # -- tokens -----------------------------------------------------------------------------
 
@@ -63,22 +104,20 @@ class HttpStreamer:
         path = self.spec.options.get("tokenizer")
         if path:
             return _gguf_counter(path)
-        root = self.base_url.removesuffix("/v1")
-        with self.httpx.Client(timeout=30.0) as client:
-            for url, body in (
-                (f"{root}/extras/tokenize", _llama_cpp_python_body),
-                (f"{root}/tokenize", self._tokenize_body),
-            ):
-                try:
-                    response = client.post(url, json=body(""))
-                except self.httpx.ConnectError as exc:
-                    raise BackendError(
-                        f"cannot reach {root} for '{self.spec.label}': {exc}"
-                    ) from None
-                except self.httpx.HTTPError:
-                    continue
-                if response.status_code == 200 and "tokens" in _json_or_empty(response):
-                    return _remote_counter(self.httpx, url, body)
+        client = self._json = JsonClient(self.endpoint)
+        for url, body in (
+            ("/extras/tokenize", _llama_cpp_python_body),
+            ("/tokenize", self._tokenize_body),
+        ):
+            try:
+                response = client.post(url, body(""), self._headers)
+            except OSError as exc:
+                raise BackendError(
+                    f"cannot reach {self.endpoint.root} for '{self.spec.label}': {exc}"
+                ) from None
+            data = response.data
+            if response.status == 200 and isinstance(data, dict) and "tokens" in data:
+                return _remote_counter(client, url, body, self._headers)
         raise BackendError(
             f"cannot count tokens for '{self.spec.label}': the server has no tokenize endpoint; "
             "pass tokenizer=PATH.gguf in the model spec"
@@ -90,54 +129,53 @@ class HttpStreamer:
 
     # -- streaming --------------------------------------------------------------------------
 
-    async def stream(self, prompt: str, max_tokens: int, t_sent: float) -> StreamTiming:
-        body = {
-            "model": self.model,
-            "prompt": prompt,
-            "max_tokens": max_tokens,
-            "temperature": 0.0,
-            "stream": True,
-            "stream_options": {"include_usage": True},
+    def body(self, prompt: str, max_tokens: int) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model}
+        if self.api == "chat":
+            body["messages"] = [{"role": "user", "content": prompt}]
+        else:
+            body["prompt"] = prompt
+        body.update(
+            max_tokens=max_tokens,
+            temperature=0.0,
+            stream=True,
+            stream_options={"include_usage": True},
             # Speed runs need exactly max_tokens; vLLM and llama.cpp honour this field.
-            "ignore_eos": True,
-        }
-        client = self._idle.pop() if self._idle else self._new_client()
+            ignore_eos=True,
+        )
+        return body
+
+    async def prepare(self, concurrency: int) -> None:
+        await self._pool.prewarm(concurrency)
+
+    async def stream(self, prompt: str, max_tokens: int, t_sent: float) -> StreamTiming:
+        payload = json.dumps(self.body(prompt, max_tokens)).encode()
+        request = request_bytes(self.endpoint, self._path, payload, self._headers)
         try:
-            return await self._stream(client, body, t_sent)
-        finally:
-            self._idle.append(client)
+            async with asyncio.timeout(self._timeout):
+                return await self._send(request, t_sent)
+        except TimeoutError:
+            raise BackendError(f"no complete answer within {self._timeout:g} s") from None
 
-    def _new_client(self) -> Any:
-        client = self.httpx.AsyncClient(
-            timeout=self._timeout, limits=self.httpx.Limits(max_connections=1)
-        )
-        self._all.append(client)
-        return client
-
-    async def _stream(self, client: Any, body: dict[str, Any], t_sent: float) -> StreamTiming:
-        events = _SseEvents()
-        async with client.stream("POST", f"{self.base_url}/completions", json=body) as resp:
-            if resp.status_code != 200:
-                detail = (await resp.aread())[:200].decode("utf-8", "replace")
-                raise BackendError(f"HTTP {resp.status_code}: {detail}")
-            # Raw bytes, split here: one timestamp per network read (events that arrived
-            # together share it) and none of httpx's text/line decoding layers in the hot path.
-            # The body is read to its end, not left at [DONE]: an unfinished response makes
-            # httpx drop the connection instead of reusing it.
-            async for raw in resp.aiter_bytes():
-                events.feed(raw, time.perf_counter())
-        t_end = time.perf_counter() if events.t_done is None else events.t_done
-        timings = events.timings
-        server: dict[str, Any] = {"source": "server timings", **timings} if timings else {}
-        return StreamTiming(
-            t_sent=t_sent,
-            t_end=t_end,
-            chunk_times=tuple(events.times),
-            chunk_texts=tuple(events.pieces),
-            prompt_tokens=_usage_int(events.usage, "prompt_tokens"),
-            output_tokens=_usage_int(events.usage, "completion_tokens"),
-            server={**server, "usage_from_server": bool(events.usage)},
-        )
+    async def _send(self, request: bytes, t_sent: float) -> StreamTiming:
+        for attempt in (0, 1):
+            conn, reused = await self._pool.acquire()
+            keep = False
+            try:
+                events, keep = await _exchange(conn, request)
+            except StaleConnectionError:
+                if not reused or attempt:
+                    raise BackendError("the server closed the connection unanswered") from None
+                continue  # an idle connection the server had dropped: once more, fresh
+            except _StatusError as exc:
+                keep = exc.reusable  # a complete error answer leaves the connection usable
+                raise
+            except ProtocolError as exc:
+                raise BackendError(f"bad HTTP response: {exc}") from None
+            finally:
+                self._pool.release(conn, keep)
+            return _timing(events, t_sent)
+        raise AssertionError("unreachable")
 
     def info(self, n_ctx: int) -> ModelInfo:
         """What the server runs is unknown, unless ``tokenizer=PATH.gguf`` names its weights:
@@ -149,15 +187,65 @@ class HttpStreamer:
 
         vocab = _gguf_vocab(path)
         gguf = model_info_from_gguf(resolve_model_path(path), vocab.metadata, n_ctx)
-        return replace(gguf, name=self.model, backend="openai", source=self.base_url)
+        return replace(
+            gguf, name=self.model, backend="openai", source=self.base_url, extra={"n_ctx": n_ctx}
+        )
 
     async def aclose(self) -> None:
-        for client in self._all:
-            await client.aclose()
+        self._pool.close()
+        if self._json is not None:
+            self._json.close()
+
+
+async def _exchange(conn: Connection, request: bytes) -> tuple[_SseEvents, bool]:
+    """Send one request on ``conn``, wait for its whole streamed answer, then parse it.
+
+    The body is read to its end, not left at ``[DONE]``, so the connection can carry the next
+    request. Returns the events and whether the connection may be reused.
+    """
+    response = await conn.exchange(request)
+    if response.status != 200:
+        detail = b"".join(p for _, p in response.pieces)[:200].decode("utf-8", "replace")
+        raise _StatusError(f"HTTP {response.status}: {detail}", response.keep_alive)
+    events = _SseEvents()
+    for now, piece in response.pieces:
+        events.feed(piece, now)
+    last = response.pieces[-1][0] if response.pieces else time.perf_counter()
+    events.feed(b"\n", last)  # a last event without its blank line
+    return events, response.keep_alive
+
+
+class _StatusError(BackendError):
+    """An answer other than 200 OK; ``reusable`` when it was read to its end on a kept-alive
+    connection."""
+
+    def __init__(self, message: str, reusable: bool) -> None:
+        super().__init__(message)
+        self.reusable = reusable
+
+
+def _timing(events: _SseEvents, t_sent: float) -> StreamTiming:
+    t_end = events.t_done if events.t_done is not None else events.t_last
+    server: dict[str, Any] = {}
+    if events.timings:
+        server = {"source": "server timings", **events.timings}
+    return StreamTiming(
+        t_sent=t_sent,
+        t_end=t_end if t_end is not None else time.perf_counter(),
+        chunk_times=tuple(events.times),
+        chunk_texts=tuple(events.pieces),
+        prompt_tokens=_usage_int(events.usage, "prompt_tokens"),
+        output_tokens=_usage_int(events.usage, "completion_tokens"),
+        server={
+            **server,
+            "usage_from_server": bool(events.usage),
+            "finish_reason": events.finish_reason,
+        },
+    )
 
 
 class _SseEvents:
-    """Server-sent events of one completion stream, fed raw bytes as they arrive."""
+    """Server-sent events of one completion stream, fed body bytes with their arrival time."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
@@ -165,6 +253,8 @@ class _SseEvents:
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, Any] = {}
         self.t_done: float | None = None
+        self.t_last: float | None = None  # the last event of any kind
+        self.finish_reason: str | None = None
         self._buffer = b""
 
     def feed(self, raw: bytes, now: float) -> None:
@@ -174,24 +264,30 @@ class _SseEvents:
                 self._event(line[5:].strip(), now)
 
     def _event(self, payload: bytes, now: float) -> None:
+        if self.t_done is not None or not payload:
+            return
+        self.t_last = now
         if payload == b"[DONE]":
             self.t_done = now
             return
-        event = json.loads(payload)
+        try:
+            event = _decode_json(payload.decode("utf-8"))
+        except ValueError:
+            raise BackendError(f"bad JSON in the event stream: {payload[:80]!r}") from None
+        if not isinstance(event, dict):
+            return
+        if "error" in event and "choices" not in event:
+            raise BackendError(f"server error mid-stream: {str(event['error'])[:200]}")
+        choices = event.get("choices")
+        if choices and isinstance(choices[0], dict):
+            reason = choices[0].get("finish_reason")
+            self.finish_reason = reason if isinstance(reason, str) else self.finish_reason
         text = _chunk_text(event)
         if text:
             self.times.append(now)
             self.pieces.append(text)
         self.usage = event.get("usage") or self.usage
         self.timings = event.get("timings") or self.timings
-
-
-def _json_or_empty(response: Any) -> dict[str, Any]:
-    try:
-        value = response.json()
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _llama_cpp_python_body(text: str) -> dict[str, Any]:
@@ -204,23 +300,34 @@ def _usage_int(usage: dict[str, Any], key: str) -> int | None:
 
 
 def _chunk_text(event: dict[str, Any]) -> str:
+    """Generated text of one event: completion ``text``, or a chat delta's reasoning + content."""
     choices = event.get("choices") or []
-    if not choices:
+    if not choices or not isinstance(choices[0], dict):
         return ""
-    text = choices[0].get("text")
-    return text if isinstance(text, str) else ""
+    choice = choices[0]
+    text = choice.get("text")
+    if isinstance(text, str):
+        return text
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
+        return ""
+    parts = (delta.get(k) for k in ("reasoning_content", "reasoning", "content"))
+    return "".join(p for p in parts if isinstance(p, str))
 
 
 def _remote_counter(
-    httpx: Any, url: str, body: Callable[[str], dict[str, Any]]
+    client: JsonClient,
+    url: str,
+    body: Callable[[str], dict[str, Any]],
+    headers: dict[str, str],
 ) -> Callable[[str], int]:
     """Count via the server; the tokens it returns for "" (a BOS, usually) are subtracted."""
-    client = httpx.Client(timeout=30.0)
 
     def tokens(text: str) -> int:
-        response = client.post(url, json=body(text))
-        response.raise_for_status()
-        return len(response.json()["tokens"])
+        response = client.post(url, body(text), headers)
+        if response.status != 200 or not isinstance(response.data, dict):
+            raise BackendError(f"tokenize endpoint {url} answered HTTP {response.status}")
+        return len(response.data["tokens"])
 
     offset = tokens("")
     return functools.lru_cache(maxsize=65536)(lambda text: tokens(text) - offset)

@@ -1,10 +1,10 @@
 """A speed run: every model × prompt length × load point, stored per request as it finishes.
 
 Order per model: open the target, build one seeded prompt set per prompt length (shared by all
-load points, so they differ only in load), then for each load point run warm-up + measured
-requests with the energy meter around the whole scenario (the counters cannot tell requests
-apart, so the J/1k-token figure divides by every token of the scenario, warm-up included),
-count tokens, store, and read peak memory.
+output lengths and load points, so they differ only in those), then for each load point run
+warm-up + measured requests with the energy meter around the whole scenario (the counters cannot
+tell requests apart, so the J/1k-token figure divides by every token of the scenario, warm-up
+included), count tokens, store, and read peak memory.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class SpeedConfig:
     models: tuple[ModelSpec, ...]
     concurrency: tuple[int, ...] = (1,)
     prompt_lengths: tuple[int, ...] = (128,)
-    output_tokens: int = 64
+    output_tokens: tuple[int, ...] = (64,)
     requests: int = 8
     warmup: int = 1
     rate: float | None = None
@@ -59,8 +59,10 @@ class SpeedConfig:
             raise ConfigError("concurrency levels must be positive integers")
         if any(p < 1 for p in self.prompt_lengths) or not self.prompt_lengths:
             raise ConfigError("prompt lengths must be positive integers")
-        if self.output_tokens < 1 or self.requests < 1 or self.warmup < 0:
-            raise ConfigError("--output-tokens and --requests must be ≥ 1, --warmup ≥ 0")
+        if any(o < 1 for o in self.output_tokens) or not self.output_tokens:
+            raise ConfigError("output lengths must be positive integers")
+        if self.requests < 1 or self.warmup < 0:
+            raise ConfigError("--requests must be ≥ 1 and --warmup ≥ 0")
         if self.rate is not None and self.rate <= 0:
             raise ConfigError(f"--rate must be positive, got {self.rate}")
 
@@ -69,7 +71,7 @@ class SpeedConfig:
             "models": [m.canonical() for m in self.models],
             "concurrency": list(self.concurrency),
             "prompt_lengths": list(self.prompt_lengths),
-            "output_tokens": self.output_tokens,
+            "output_tokens": list(self.output_tokens),
             "requests": self.requests,
             "warmup": self.warmup,
             "rate": self.rate,
@@ -79,15 +81,16 @@ class SpeedConfig:
 
     def scenarios(self) -> list[Scenario]:
         return [
-            Scenario(p, self.output_tokens, c, self.rate)
+            Scenario(p, o, c, self.rate)
             for p in self.prompt_lengths
+            for o in self.output_tokens
             for c in self.concurrency
         ]
 
     @property
     def n_ctx(self) -> int:
         # Room for the longest prompt, BOS and the answer, with margin for re-tokenisation.
-        return max(2048, max(self.prompt_lengths) + self.output_tokens + 64)
+        return max(2048, max(self.prompt_lengths) + max(self.output_tokens) + 64)
 
 
 @dataclass(slots=True)
@@ -175,6 +178,7 @@ async def _run_scenario(
     progress: Progress | None,
     rapl_root: Path,
 ) -> tuple[list[SpeedRecord], SpeedScenarioRow]:
+    await target.prepare(scenario.concurrency)
     meter = EnergyMeter(rapl_root)
     meter.start()
     outcomes = await run_scenario(

@@ -13,12 +13,13 @@ import importlib
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bakeoff.backends import models
 from bakeoff.backends.base import ModelInfo, ModelSpec
-from bakeoff.core.errors import ConfigError, MissingDependencyError
+from bakeoff.core.errors import BackendError, ConfigError, MissingDependencyError
 from bakeoff.speed.records import StreamTiming
 
 
@@ -60,17 +61,33 @@ class LlamaCppStreamer:
         llama_cpp = import_llama_cpp()
         self.path = resolve_model_path(spec.target)
         self.n_ctx = _int_option(spec, "n_ctx", n_ctx)
-        threads = _int_option(spec, "n_threads", os.cpu_count() or 1)
+        self.n_threads = _int_option(spec, "n_threads", os.cpu_count() or 1)
+        self.n_batch = _int_option(spec, "n_batch", 512)
         self._llama_cpp = llama_cpp
-        self.llm = llama_cpp.Llama(
-            model_path=str(self.path),
-            n_ctx=self.n_ctx,
-            n_threads=threads,
-            n_batch=_int_option(spec, "n_batch", 512),
-            verbose=False,
-        )
+        # llama.cpp's defaults otherwise, as its servers run (repack kernels on: the evaluation
+        # backend turns them off for batch-invariant scores, which costs speed).
+        with models.quiet_stderr() as log:  # llama.cpp prints to fd 2 even when not verbose
+            try:
+                self.llm = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_batch=self.n_batch,
+                    verbose=False,
+                )
+            except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"
+                raise BackendError(f"llama.cpp could not load {self.path}: {exc}; "
+                                   f"{log()[-300:].strip()}") from None  # fmt: skip
         self._lock = threading.Lock()
-        self._eos = int(self.llm.token_eos())
+        # Every end-of-generation token (Gemma: <eos>, <end_of_turn>, ...) is suppressed, so each
+        # answer has exactly max_tokens tokens.
+        vocab = self.llm._model.vocab
+        self._no_eog = {
+            token: -1e9
+            for token in range(self.llm.n_vocab())
+            if llama_cpp.llama_vocab_is_eog(vocab, token)
+        }
+        self._no_eog[int(self.llm.token_eos())] = -1e9
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` alone (no BOS), by the model's own tokenizer."""
@@ -83,6 +100,8 @@ class LlamaCppStreamer:
     def stream(self, prompt: str, max_tokens: int, t_sent: float) -> StreamTiming:
         """Generate exactly ``max_tokens`` (EOS suppressed) and time every text chunk."""
         with self._lock:
+            # Waiting for the lock is queueing inside the "server", not prompt processing.
+            engine_wait_ms = (time.perf_counter() - t_sent) * 1000
             # The KV cache would otherwise reuse the previous prompt's common prefix.
             self.llm.reset()
             self._llama_cpp.llama_perf_context_reset(self.llm.ctx)
@@ -93,24 +112,34 @@ class LlamaCppStreamer:
                 max_tokens=max_tokens,
                 temperature=0.0,
                 stream=True,
-                logit_bias={self._eos: -1e9},
+                logit_bias=self._no_eog,
             )
+            finish = None
             for chunk in stream:
                 now = time.perf_counter()
-                text = chunk["choices"][0]["text"]
+                choice = chunk["choices"][0]
+                text = choice["text"]
                 if text:
                     times.append(now)
                     pieces.append(text)
+                finish = choice.get("finish_reason") or finish
             t_end = time.perf_counter()
             perf = self._llama_cpp.llama_perf_context(self.llm.ctx)
+            # The engine's own count, like a server's usage: the KV cache holds the prompt and
+            # every generated token but the last one sampled (unless an EOG token ended it).
+            n_prompt = self.prompt_tokens(prompt)
+            generated = int(self.llm.n_tokens) - n_prompt + (finish == "length")
         return StreamTiming(
             t_sent=t_sent,
             t_end=t_end,
             chunk_times=tuple(times),
             chunk_texts=tuple(pieces),
-            prompt_tokens=self.prompt_tokens(prompt),
+            prompt_tokens=n_prompt,
+            output_tokens=generated,
             server={
                 "source": "llama_perf_context",
+                "engine_wait_ms": engine_wait_ms,
+                "finish_reason": finish,
                 "prompt_ms": float(perf.t_p_eval_ms),
                 "prompt_n": int(perf.n_p_eval),
                 "predicted_ms": float(perf.t_eval_ms),
@@ -119,7 +148,10 @@ class LlamaCppStreamer:
         )
 
     def info(self) -> ModelInfo:
-        return model_info_from_gguf(self.path, self.llm.metadata, self.n_ctx)
+        info = model_info_from_gguf(self.path, self.llm.metadata, self.n_ctx)
+        settings = {"n_threads": self.n_threads, "n_batch": self.n_batch,
+                    "repack": "on (llama.cpp default)", "slots": 1}  # fmt: skip
+        return replace(info, extra={**info.extra, **settings})
 
     def close(self) -> None:
         self.llm.close()

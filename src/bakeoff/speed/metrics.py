@@ -5,6 +5,8 @@ Definitions (docs/speed.md has the long form and where they come from):
 * queue   = t_sent − t_scheduled: time the request waited in the client for a concurrency slot.
 * TTFT    = t_first_chunk − t_scheduled (queue included, as a user sees it);
   server TTFT = t_first_chunk − t_sent (queue excluded) is reported next to it.
+* engine queue = time a request waited inside the engine before its prompt was processed, where
+  the engine says (in-process llama.cpp serves one request at a time); NaN otherwise.
 * E2E     = t_end − t_scheduled (queue included).
 * ITL     = gaps between consecutive text chunks after the first; a gap that delivered k tokens
   counts as k inter-token latencies of gap/k, so multi-token chunks do not inflate the figure.
@@ -37,6 +39,7 @@ class RequestMetrics:
     queue: float
     ttft: float
     server_ttft: float
+    engine_queue: float
     e2e: float
     tpot: float
     itls: tuple[float, ...]
@@ -62,15 +65,20 @@ def request_metrics(record: SpeedRecord) -> RequestMetrics:
     server_ttft = first - record.t_sent
     decode = record.t_end - first
     tpot = decode / (n_out - 1) if n_out > 1 else nan
+    wait_ms = record.server.get("engine_wait_ms")
+    engine_queue = float(wait_ms) / 1000 if isinstance(wait_ms, int | float) else nan
+    # Prompt processing starts when the engine takes the request up, where it says when.
+    prompt_time = server_ttft - (engine_queue if math.isfinite(engine_queue) else 0.0)
     return RequestMetrics(
         queue=record.t_sent - record.t_scheduled,
         ttft=first - record.t_scheduled,
         server_ttft=server_ttft,
+        engine_queue=engine_queue,
         e2e=e2e,
         tpot=tpot,
         itls=inter_token_latencies(record.chunk_times, record.chunk_tokens),
         output_tps=_ratio(n_out, e2e),
-        prompt_tps=_ratio(record.prompt_tokens, server_ttft),
+        prompt_tps=_ratio(record.prompt_tokens, prompt_time),
         generation_tps=_ratio(n_out - 1, decode) if n_out > 1 else nan,
         prompt_tokens=record.prompt_tokens,
         output_tokens=n_out,
@@ -147,6 +155,7 @@ LATENCY_FIELDS = (
     "ttft",
     "server_ttft",
     "queue",
+    "engine_queue",
     "itl",
     "tpot",
     "e2e",

@@ -67,9 +67,16 @@ def counted(timing: StreamTiming, prompt: str, count: Callable[[str], int]) -> T
     """Token counts of a finished stream; the server's usage wins over the tokenizer."""
     prompt_tokens = timing.prompt_tokens
     output_tokens = timing.output_tokens
-    return TokenCounts(
+    n_chunks = len(timing.chunk_texts)
+    if output_tokens == n_chunks:
+        # Every text chunk carries at least one token and the server (or engine) counted as many
+        # tokens as there are chunks, so each chunk is exactly one: no tokenizer call needed.
+        chunk_tokens = (1,) * n_chunks
+    else:
         # A chunk with text carries at least part of a token.
-        chunk_tokens=tuple(max(count(text), 1) for text in timing.chunk_texts),
+        chunk_tokens = tuple(max(count(text), 1) for text in timing.chunk_texts)
+    return TokenCounts(
+        chunk_tokens=chunk_tokens,
         prompt_tokens=count(prompt) if prompt_tokens is None else prompt_tokens,
         output_tokens=count(timing.text) if output_tokens is None else output_tokens,
     )

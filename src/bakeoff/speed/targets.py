@@ -1,8 +1,9 @@
 """One interface over the two ways a model is reached: in-process llama.cpp, or an HTTP server.
 
 Specs: ``llamacpp:PATH|alias[,n_ctx=,n_threads=,n_batch=]`` and
-``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,tokenizer=PATH.gguf,pid=N]`` (``pid`` names
-the server process, so its peak RSS can be read).
+``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,api=completions|chat,tokenizer=PATH.gguf,
+pid=N,timeout=S,api_key_env=NAME]`` (``pid`` names the server process, so its peak RSS can be
+read).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from typing import Protocol
 
 from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core.errors import ConfigError
-from bakeoff.speed.http_stream import DEFAULT_BASE_URL, HttpStreamer
+from bakeoff.speed.http_stream import (
+    HttpStreamer,
+    api_of,
+    auth_headers,
+    endpoint_of,
+    timeout_of,
+)
 from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
 from bakeoff.speed.records import StreamTiming
 
@@ -26,6 +33,9 @@ class Target(Protocol):
     pid: int | None  # else the server process holding it, when known
 
     def count_tokens(self, text: str) -> int: ...
+
+    async def prepare(self, concurrency: int) -> None:
+        """Get ready for ``concurrency`` requests in flight (open connections)."""
 
     async def stream(self, prompt: str, max_tokens: int) -> StreamTiming: ...
 
@@ -47,6 +57,9 @@ class LlamaCppTarget:
     def count_tokens(self, text: str) -> int:
         return self.streamer.count_tokens(text)
 
+    async def prepare(self, concurrency: int) -> None:
+        return None  # one model, one request at a time: nothing to open
+
     async def stream(self, prompt: str, max_tokens: int) -> StreamTiming:
         t_sent = time.perf_counter()
         return await asyncio.to_thread(self.streamer.stream, prompt, max_tokens, t_sent)
@@ -64,14 +77,13 @@ class HttpTarget:
         self.n_ctx = n_ctx  # for the memory estimate only: the server chose its own
         self.streamer = HttpStreamer(spec, concurrency)
         self.in_process = False
-        raw_pid = spec.options.get("pid")
-        try:
-            self.pid = int(raw_pid) if raw_pid else None
-        except ValueError:
-            raise ConfigError(f"model option pid={raw_pid!r} is not a process id") from None
+        self.pid = pid_of(spec)
 
     def count_tokens(self, text: str) -> int:
         return self.streamer.count_tokens(text)
+
+    async def prepare(self, concurrency: int) -> None:
+        await self.streamer.prepare(concurrency)
 
     async def stream(self, prompt: str, max_tokens: int) -> StreamTiming:
         return await self.streamer.stream(prompt, max_tokens, time.perf_counter())
@@ -81,6 +93,17 @@ class HttpTarget:
 
     async def aclose(self) -> None:
         await self.streamer.aclose()
+
+
+def pid_of(spec: ModelSpec) -> int | None:
+    raw_pid = spec.options.get("pid")
+    try:
+        pid = int(raw_pid) if raw_pid else None
+    except ValueError:
+        pid = 0
+    if pid is not None and pid <= 0:
+        raise ConfigError(f"model option pid={raw_pid!r} in '{spec.label}' is not a process id")
+    return pid
 
 
 def check_spec(spec: ModelSpec) -> None:
@@ -93,9 +116,11 @@ def check_spec(spec: ModelSpec) -> None:
     if spec.backend == "llamacpp":
         check_model_target(spec.target)
         return
-    base_url = spec.options.get("base_url", DEFAULT_BASE_URL)
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"base_url must start with http:// or https://: {base_url}")
+    endpoint_of(spec)
+    pid_of(spec)
+    api_of(spec)
+    timeout_of(spec)
+    auth_headers(spec)
 
 
 def open_target(spec: ModelSpec, n_ctx: int, max_concurrency: int) -> Target:
