@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.records import ResultRecord, SampleRecord
+from bakeoff.core.types import LoglikelihoodResult
 from bakeoff.stats import wilson_interval
 from bakeoff.tasks.multilingual import (
     Belebele,
@@ -16,6 +18,7 @@ from bakeoff.tasks.multilingual import (
     Xnli,
     language_table,
     languages_served,
+    served_count,
 )
 
 
@@ -126,3 +129,33 @@ def test_language_table_and_languages_served() -> None:
     assert languages_served(table, 0.45) == ["sw", "zh"]
     with pytest.raises(ConfigError):
         languages_served(table, 70)
+
+
+def test_served_count_by_hand() -> None:
+    # Columns (correct, language index, threshold 0.6). Language 0: 45/50 right, Wilson lower
+    # bound ~0.79 -> served; language 1: 30/50 (0.6 point estimate, lower bound ~0.46) -> not;
+    # language 2: 3/3 (lower bound ~0.44) -> not: a few lucky answers never count.
+    rows = [(1, 0)] * 45 + [(0, 0)] * 5 + [(1, 1)] * 30 + [(0, 1)] * 20 + [(1, 2)] * 3
+    values = np.array([(hit, lang, 0.6) for hit, lang in rows], dtype=float)
+    assert wilson_interval(30, 50).low < 0.6 <= wilson_interval(45, 50).low
+    assert wilson_interval(3, 3).low < 0.6
+    assert served_count(values) == 1.0
+    lenient = values.copy()
+    lenient[:, 2] = 0.4
+    assert served_count(lenient) == 3.0
+    assert np.isnan(served_count(np.zeros((0, 3))))
+
+
+def test_xcopa_reports_languages_served_at_its_stated_threshold(data_env: Path) -> None:
+    task = XCopa("", {"langs": "et+zh", "n": "2", "served": "0.7"})
+    assert task.served.name == "languages_served_70pct"
+    assert task.metric("languages_served_70pct").aggregation == "languages_served"
+    assert "95% Wilson lower bound of at least 70%" in str(task.manifest()["source"])
+    assert task.config()["served_threshold"] == 0.7
+    zh = next(s for s in task.samples() if s.metadata["language"] == "zh")
+    gold = int(zh.target)
+    results = [LoglikelihoodResult(-1.0 if i == gold else -9.0, False, 1) for i in range(2)]
+    score = task.score(zh, results)
+    assert score.metric_inputs["languages_served_70pct"] == (1.0, 1.0, 0.7)
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        XCopa("", {"langs": "et", "served": "70"})

@@ -9,6 +9,7 @@ import pytest
 from bakeoff.backends.base import ModelSpec
 from bakeoff.backends.mock import MockBackend
 from bakeoff.core.errors import ConfigError, DataError, UnsupportedRequestError
+from bakeoff.core.types import RollingLoglikelihoodResult
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
 from bakeoff.storage.sqlite import SqliteStore
@@ -51,10 +52,34 @@ def test_text_corpus_task_and_baseline(tmp_path: Path) -> None:
     task = TokenizerEfficiency(str(_corpus(tmp_path)), {})
     assert task.baseline == "en"
     assert task.languages == ["de", "en", "zh"]
+    assert task.primary_metric == "tokens_vs_en"
+    assert task.metrics[0].name == "tokens_vs_en"
+    # The baseline comes first in every round, so a --limit keeps it.
+    assert [s.id for s in task.samples()[:3]] == ["en-1", "de-1", "zh-1"]
     zh = next(s for s in task.samples() if s.metadata["language"] == "zh")
     assert zh.metadata["whitespace_words"] is False
+    # A non-baseline sample also asks for its item in the baseline language; English alone.
+    assert [r.text for r in task.requests(zh)] == ["猫在睡觉。", "The cat sleeps."]
+    assert [r.text for r in task.requests(task.samples()[0])] == ["The cat sleeps."]
     with pytest.raises(ConfigError, match="baseline language 'fr'"):
         TokenizerEfficiency(str(tmp_path), {"baseline": "fr"})
+
+
+def test_score_divides_by_the_same_item_in_the_baseline(tmp_path: Path) -> None:
+    task = TokenizerEfficiency(str(_corpus(tmp_path)), {})
+    de = next(s for s in task.samples() if s.id == "de-1")  # "Die Katze schläft." 18 chars
+    score = task.score(
+        de, [RollingLoglikelihoodResult(-9.0, 6), RollingLoglikelihoodResult(-7.0, 4)]
+    )
+    assert score.metric_inputs["tokens_vs_en"] == (6 / 4,)
+    assert score.metric_inputs["tokens_per_char"] == (6 / 18,)
+    assert score.metric_inputs["tokens_per_word"] == (6 / 3,)
+    assert score.metric_inputs["bits_per_byte"] == (-9.0, 19.0)  # "ä" is two UTF-8 bytes
+    assert score.details == {"n_tokens": 6, "baseline_tokens": 4, "logprob": -9.0}
+    en = task.samples()[0]
+    assert task.score(en, [RollingLoglikelihoodResult(-3.0, 4)]).metric_inputs["tokens_vs_en"] == (
+        1.0,
+    )
 
 
 def test_misaligned_corpus_is_a_data_error(tmp_path: Path) -> None:
@@ -64,15 +89,48 @@ def test_misaligned_corpus_is_a_data_error(tmp_path: Path) -> None:
         TokenizerEfficiency(str(tmp_path), {})
 
 
-def test_xcopa_default_baseline_is_italian(
+def test_xcopa_without_english_falls_back_to_italian_and_says_so(
     shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BAKEOFF_DATA_DIR", str(shared_data))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     task = TokenizerEfficiency("", {"n": "2"})
     assert task.baseline == "it"
+    assert task.primary_metric == "tokens_vs_it"
+    assert "no English in this corpus" in str(task.manifest()["source"])
     assert len(task.samples()) == 22
-    # Item 0 is the same content in every language (aligned by XCOPA's idx).
+    # Item 0 is the same content in every language (aligned by XCOPA's idx), Italian first.
+    assert task.samples()[0].id == "it-0"
     assert {s.metadata["item"] for s in task.samples()[:11]} == {"0"}
+    with pytest.raises(DataError, match="copa"):
+        TokenizerEfficiency("", {"n": "2", "langs": "en+it"})
+
+
+def test_xcopa_with_copas_english_uses_english_as_baseline(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # A data folder with the real XCOPA files and COPA's English test items in SuperGLUE's
+    # format (idx 0 and 1 of COPA's test split, which XCOPA translated).
+    (tmp_path / "xcopa").symlink_to(shared_data / "xcopa")
+    (tmp_path / "super_glue" / "copa").mkdir(parents=True)
+    (tmp_path / "super_glue" / "copa" / "test.jsonl").write_text(
+        '{"premise": "The item was packaged in bubble wrap.", "choice1": "It was fragile.", '
+        '"choice2": "It was small.", "question": "cause", "idx": 0, "label": -1}\n'
+        '{"premise": "I emptied my pockets.", "choice1": "I retrieved a ticket stub.", '
+        '"choice2": "I found a weapon.", "question": "effect", "idx": 1, "label": -1}\n',
+        encoding="utf-8",
+    )
+    task = TokenizerEfficiency("", {"n": "2", "data_dir": str(tmp_path)})
+    assert task.baseline == "en"
+    assert task.languages[:2] == ["en", "et"]
+    assert len(task.languages) == 12
+    assert task.primary_metric == "tokens_vs_en"
+    assert "COPA's English test items" in str(task.manifest()["source"])
+    it0 = next(s for s in task.samples() if s.id == "it-0")
+    assert [r.text for r in task.requests(it0)][1] == (
+        "The item was packaged in bubble wrap. It was fragile. It was small."
+    )
 
 
 def test_runner_path_stores_token_counts_the_table_reads(tmp_path: Path) -> None:
@@ -87,10 +145,21 @@ def test_runner_path_stores_token_counts_the_table_reads(tmp_path: Path) -> None
     finally:
         store.close()
     table = table_from_records(samples, results, "en")["a"]
-    # The mock counts len(text) // 4 tokens per text: check one row against that rule.
-    en_tokens = [max(1, len(t) // 4) for t in ("The cat sleeps.", "A red car.")]
-    assert table["en"].tokens == sum(en_tokens)
+    # The mock counts len(text) // 4 tokens per text: check the rows against that rule.
+    tokens = {
+        lang: [max(1, len(t) // 4) for t in texts]
+        for lang, texts in (
+            ("en", ("The cat sleeps.", "A red car.")),
+            ("de", ("Die Katze schläft.", "Ein rotes Auto.")),
+        )
+    }
+    assert table["en"].tokens == sum(tokens["en"])
     assert table["en"].relative == pytest.approx(1.0)
+    expected = sum(d / e for d, e in zip(tokens["de"], tokens["en"], strict=True)) / 2
+    assert table["de"].relative == pytest.approx(expected)
+    # The stored per-sample metric the report breaks down by language says the same.
+    stored = [r.metrics["tokens_vs_en"][0] for r in results if r.sample_id.startswith("de-")]
+    assert sum(stored) / len(stored) == pytest.approx(expected)
 
 
 def test_direct_path_needs_a_backend_that_counts_tokens() -> None:
