@@ -70,17 +70,34 @@ def test_family_tasks_fill_their_sections(tmp_path: Path) -> None:
     assert "No data stored" not in safety
     assert "### needle" in conversation
     assert "needle by depth" in conversation
+    assert "no chat template" not in conversation  # the fixture's models do not say
     assert "### copy" not in text.split("## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_hardware_kv_cache_and_ram(report: ReportModel) -> None:
+def test_conversation_flags_a_model_without_chat_template(tmp_path: Path) -> None:
+    store = demo_store(tmp_path / "c.db", families={"needle": "conversation"})
+    try:
+        info = {**INFO[GEMMA], "has_chat_template": False}
+        store.record_model_info("fedcba9876543210", GEMMA, info)
+        text = render_markdown(build_report(store, "latest"))
+    finally:
+        store.close()
+    conversation = text.split("## Conversation\n", 1)[1].split("\n## ", 1)[0]
+    assert f"{GEMMA} has no chat template" in conversation
+    assert SMOL not in conversation.split("### needle", 1)[0]
+
+
+def test_hardware_section_counts_the_sliding_window(report: ReportModel) -> None:
     rows = {row.model: row for row in report.hardware}
-    # Gemma: 2 × 18 layers × 1 KV head × 256 head dim × 2 bytes.
-    assert rows[GEMMA].kv_bytes_per_token == 2 * 18 * 1 * 256 * 2
-    # SmolLM2 stores no head_dim: 576 embedding / 9 heads = 64.
-    assert rows[SMOL].kv_bytes_per_token == 2 * 30 * 3 * 64 * 2
-    assert rows[SMOL].ram_bytes[4096] == INFO[SMOL]["file_bytes"] + 2 * 30 * 3 * 64 * 2 * 4096
-    assert "(beyond its context window)" in render_markdown(report)  # SmolLM2 at 32k > 8k
+    per_layer = 2 * 1 * 256 * 2  # Gemma: K and V × 1 KV head × head dim 256 × f16
+    assert rows[GEMMA].kv_bytes[32768] == per_layer * (3 * 32768 + 15 * 1024)
+    text = render_markdown(report)
+    hardware = text.split("## Hardware and memory\n", 1)[1].split("\n## ", 1)[0]
+    gemma_kv = per_layer * (3 * 32768 + 15 * 1024) / 2**20
+    assert f"(KV {gemma_kv:,.1f} MiB)" in hardware  # 111.0 MiB, not 576
+    assert "15 of 18 layers attend to a 512-token sliding window" in hardware
+    assert "576.0 MiB at 32k" in hardware  # the full cache (swa_full) is named too
+    assert "n/a: its window is 8,192 tokens" in hardware  # SmolLM2 at 32k: no figure
 
 
 def _discordance(task: str) -> float:
@@ -159,14 +176,22 @@ def test_profiles_and_pareto(report: ReportModel) -> None:
 
 def test_weights_file_drives_profiles(store: SqliteStore, tmp_path: Path) -> None:
     weights = tmp_path / "weights.yaml"
-    weights.write_text("profiles:\n  tiny devices: {memory: 1}\n", encoding="utf-8")
-    model = build_report(store, "latest", profiles=load_weights(weights))
-    (profile,) = model.profiles
-    assert profile.name == "tiny devices"
-    assert profile.winner == SMOL
-    assert profile.scores[GEMMA] == pytest.approx(
-        INFO[SMOL]["file_bytes"] / INFO[GEMMA]["file_bytes"]
+    weights.write_text(
+        "profiles:\n"
+        "  tiny devices: {memory: 1}\n"
+        "  balanced: {memory: 1, quality: 1}\n"
+        "  mostly small: {memory: 2, quality: 1}\n",
+        encoding="utf-8",
     )
+    model = build_report(store, "latest", profiles=load_weights(weights))
+    tiny, balanced, small = model.profiles
+    assert tiny.name == "tiny devices"
+    # Swing weights: each criterion runs from 0 (worst model) to 1 (best model).
+    assert (tiny.winner, tiny.scores) == (SMOL, {GEMMA: 0.0, SMOL: 1.0})  # the smaller file
+    assert balanced.winner is None  # Gemma more accurate (tested), SmolLM2 smaller: a tie
+    assert balanced.scores == {GEMMA: 0.5, SMOL: 0.5}
+    assert small.winner == SMOL
+    assert small.scores[SMOL] == pytest.approx(2 / 3)
     weights.write_text("fast: {speed: -1}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be >= 0"):
         load_weights(weights)
@@ -196,7 +221,10 @@ def test_json_is_versioned_and_complete(report: ReportModel) -> None:
     assert comparison["verdict"] == f"{GEMMA} better"
     assert comparison["power"]["discordance"] == pytest.approx(_discordance("needle"))
     assert data["unavailable"][0]["name"] == "glue"
-    assert data["recommendation"].startswith("for accuracy, gemma3-270m")
+    assert data["recommendation"].startswith("Quality (4 primary comparisons)")
+    safety = next(p for p in data["profiles"] if p["name"] == "safety")
+    assert safety["winner"] is None
+    assert safety["missing"] == ["safety"]
 
 
 def test_report_cli_json_and_weights(tmp_path: Path) -> None:

@@ -54,6 +54,31 @@ def test_comparison_shows_scores_and_disagreements(app: App) -> None:
     assert "glue" in body
 
 
+def test_comparison_paired_tests_match_scipy_and_statsmodels(app: App) -> None:
+    from scipy.stats import binomtest
+    from statsmodels.stats.multitest import multipletests
+
+    body = app.handle(f"/run/{RUN}").body
+    raw, gemma_ahead = {}, {}
+    for task, (n, gemma, smol) in OUTCOMES.items():
+        only_gemma = sum(gemma(i) and not smol(i) for i in range(n))
+        only_smol = sum(smol(i) and not gemma(i) for i in range(n))
+        raw[task] = binomtest(only_gemma, only_gemma + only_smol).pvalue  # exact McNemar
+        gemma_ahead[task] = only_gemma > only_smol
+    adjusted = multipletests(list(raw.values()), method="holm")[1]
+    for task, p in zip(raw, adjusted, strict=True):
+        row = re.search(rf"<tr><td>{re.escape(task)}</td>.*?</tr>", body)
+        assert row is not None, task
+        shown = "&lt;0.001" if p < 0.001 else f"{p:.3f}"
+        assert f'<td class="num">{shown}</td>' in row.group(0), (task, p)
+        if p < 0.05:
+            winner = GEMMA if gemma_ahead[task] else SMOL
+            assert f"{winner} better</strong>" in row.group(0), task
+        else:
+            assert "no significant difference" in row.group(0), task
+    assert "Holm" in body
+
+
 def test_samples_page_through_in_order(app: App) -> None:
     first = app.handle(f"/run/{RUN}/samples?task=arithmetic").body
     ids = _ids(first)
@@ -82,6 +107,18 @@ def test_model_output_is_escaped(app: App) -> None:
     assert "<script" not in body
 
 
+def test_long_inputs_keep_both_ends() -> None:
+    from bakeoff.web.pages import MAX_CELL_CHARS, cell_text
+
+    prompt = "HAYSTACK START " + "x" * 5000 + " Question: what is the secret?"
+    shown = cell_text(prompt)
+    assert len(shown) < MAX_CELL_CHARS + 40
+    assert shown.startswith("HAYSTACK START")
+    assert shown.endswith("Question: what is the secret?")  # the question stays visible
+    assert f"[… {len(prompt) - MAX_CELL_CHARS:,} characters …]" in shown
+    assert cell_text("short") == "short"
+
+
 def test_unknown_pages_are_404(app: App) -> None:
     assert app.handle("/run/nope").status == 404
     assert app.handle("/etc/passwd").status == 404
@@ -106,6 +143,60 @@ def test_page_query_uses_limit_and_index(db: Path) -> None:
             assert plan.count("USING INDEX sqlite_autoindex_results_1") == 2, plan
     finally:
         conn.close()
+
+
+def test_guide_is_rebuilt_when_the_run_changes(tmp_path: Path) -> None:
+    from bakeoff.storage.sqlite import SqliteStore
+
+    path = tmp_path / "demo.db"
+    demo_store(path).close()
+    app = App(path)
+    first = app.handle(f"/run/{RUN}/guide").body
+    assert app.handle(f"/run/{RUN}/guide").body is first  # cached
+    store = SqliteStore(path, create=False)
+    try:
+        store.set_status(RUN, "interrupted")
+    finally:
+        store.close()
+    second = app.handle(f"/run/{RUN}/guide").body
+    assert "status <strong>interrupted</strong>" in second
+    assert "status <strong>complete</strong>" in first
+
+
+def test_large_guide_is_built_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from bakeoff.web import app as web_app
+
+    path = tmp_path / "demo.db"
+    demo_store(path).close()
+    app = App(path)
+    release, builds = threading.Event(), []
+    build = App._build_guide
+
+    def slow_build(self: App, run_id: str, key: str) -> None:
+        builds.append(key)
+        release.wait(30)
+        build(self, run_id, key)
+
+    monkeypatch.setattr(App, "_build_guide", slow_build)
+    monkeypatch.setattr(web_app, "GUIDE_WAIT_S", 0.05)
+    first = app.handle(f"/run/{RUN}/guide")
+    assert first.status == 200
+    assert "is being built" in first.body
+    assert '<meta http-equiv="refresh" content="5">' in first.body
+    assert first.csp == CSP  # the waiting page is an ordinary page of the app
+    assert "is being built" in app.handle(f"/run/{RUN}/guide").body
+    release.set()
+    deadline = time.monotonic() + 60
+    while "is being built" in (body := app.handle(f"/run/{RUN}/guide").body):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "Where the models disagree" in body
+    assert len(builds) == 1  # one build, however many requests waited for it
 
 
 @pytest.fixture

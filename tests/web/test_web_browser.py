@@ -14,20 +14,25 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.report.report_fixtures import demo_store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's services, which
+# is slow on a machine without network. Playwright gives each launch a fresh profile directory.
 ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-quic",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
 ]
+A4_WIDTH = 703  # CSS pixels at 96 dpi: 210 mm less the 12 mm margins of the print stylesheet
 
 
 def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -94,60 +99,93 @@ def served(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def test_browser_walks_runs_comparison_samples(served: str, tmp_path: Path) -> None:
+@pytest.fixture
+def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     if not Path(CHROMIUM).exists():
         pytest.skip("chromium not installed (apt-get install -y chromium)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            console: list[str] = []
-            page.on("console", lambda message: console.append(message.text))
-            page.goto(served + "/")
-            assert "demo-fixed" in page.inner_text("#runs")
-            page.click("#runs a")
-            table = page.locator("#comparison")
-            table.wait_for()
-            assert "66.7" in table.inner_text()
-            assert "10.0" in table.inner_text()
-            # The stylesheet is same-origin: the CSP lets it apply (header cells get a fill).
-            fill = page.eval_on_selector(
-                "#comparison th", "e => getComputedStyle(e).backgroundColor"
-            )
-            assert fill == "rgb(238, 241, 245)"
-            shot = table.screenshot(path=str(tmp_path / "comparison.png"))
-            box = table.bounding_box()
-            assert box is not None
-            assert box["width"] > 400
-            assert box["height"] > 100
-            width, height, rows = _png_pixels(shot)
-            assert abs(width - box["width"]) <= 1
-            assert abs(height - box["height"]) <= 1
-            header_fill = bytes((238, 241, 245))
-            assert sum(row.count(header_fill) for row in rows[: height // 6]) > width  # header
-            dark = sum(1 for row in rows for i in range(0, len(row), 3) if row[i] < 90)
-            assert dark > 500  # text drawn in the table
-            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-
-            page.click("#comparison tr:has-text('arithmetic-mc') >> text=all samples")
-            page.goto(page.url.replace("arithmetic-mc", "arithmetic"))
-            page.locator("#samples").wait_for()
-            assert page.locator("#samples tbody tr").count() == 25
-            assert 'onerror="document.title' in page.inner_text("#samples")  # shown as text
-            assert page.title() != "pwned"
-            assert page.evaluate("typeof window.pwned") == "undefined"
-            assert page.locator("#samples img").count() == 0
-            page.click("a[rel=next]")
-            page.locator("#samples").wait_for()
-            assert page.inner_text("#samples tbody tr:first-child td:nth-child(2)") == (
-                "arith-0025"
-            )
-            page.check("input[name=disagree]")
-            page.select_option("select[name=task]", "needle")
-            page.click("button[type=submit]")
-            page.locator("#samples").wait_for()
-            assert "disagree=1" in page.url
-            assert not [m for m in console if "Content Security Policy" in m], console
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+def test_browser_walks_runs_comparison_samples(served: str, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(served + "/")
+    assert "demo-fixed" in page.inner_text("#runs")
+    page.click("#runs a")
+    table = page.locator("#comparison")
+    table.wait_for()
+    assert "66.7" in table.inner_text()
+    assert "10.0" in table.inner_text()
+    needle_row = table.locator("tr:has-text('needle')").inner_text()
+    assert "gemma3-270m better" in needle_row  # the paired verdict, Holm-adjusted
+    # The stylesheet is same-origin: the CSP lets it apply (header cells get a fill).
+    fill = page.eval_on_selector("#comparison th", "e => getComputedStyle(e).backgroundColor")
+    assert fill == "rgb(238, 241, 245)"
+    shot = table.screenshot(path=str(tmp_path / "comparison.png"))
+    box = table.bounding_box()
+    assert box is not None
+    assert box["width"] > 400
+    assert box["height"] > 100
+    width, height, rows = _png_pixels(shot)
+    assert abs(width - box["width"]) <= 2
+    assert abs(height - box["height"]) <= 2  # a fractional top edge rounds either way
+    header_fill = bytes((238, 241, 245))
+    assert sum(row.count(header_fill) for row in rows[: height // 6]) > width  # header
+    dark = sum(1 for row in rows for i in range(0, len(row), 3) if row[i] < 90)
+    assert dark > 500  # text drawn in the table
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+
+    page.click("#comparison tr:has-text('arithmetic-mc') >> text=all samples")
+    page.goto(page.url.replace("arithmetic-mc", "arithmetic"))
+    page.locator("#samples").wait_for()
+    assert page.locator("#samples tbody tr").count() == 25
+    assert 'onerror="document.title' in page.inner_text("#samples")  # shown as text
+    assert page.title() != "pwned"
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.locator("#samples img").count() == 0
+    page.click("a[rel=next]")
+    page.locator("#samples").wait_for()
+    assert page.inner_text("#samples tbody tr:first-child td:nth-child(2)") == ("arith-0025")
+    page.check("input[name=disagree]")
+    page.select_option("select[name=task]", "needle")
+    page.click("button[type=submit]")
+    page.locator("#samples").wait_for()
+    assert "disagree=1" in page.url
+    assert not [m for m in console if "Content Security Policy" in m], console
+
+
+def test_browser_guide_is_inert_and_prints_within_the_page(
+    served: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(served + "/run/fedcba9876543210/guide")
+    assert requests == [served + "/run/fedcba9876543210/guide"]  # self-contained: one fetch
+    assert page.locator("h2").first.inner_text() == "Summary"
+    assert page.locator("svg").count() >= 4  # the charts are drawn (inline SVG)
+    # The hostile output is shown as text in "Where the models disagree", never run.
+    assert "onerror=" in page.inner_text("body")
+    assert page.locator("img").count() == 0
+    assert page.evaluate("typeof window.pwned") == "undefined"
+    assert page.title() != "pwned"
+    page.screenshot(path=str(tmp_path / "guide.png"))
+    # Printed on A4, nothing sticks out of the page: wide tables shrink and wrap.
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": A4_WIDTH, "height": 1123})
+    overflowing = page.evaluate(
+        "w => [...document.querySelectorAll('table, svg, pre')]"
+        ".filter(e => e.getBoundingClientRect().right > w + 1)"
+        ".map(e => e.outerHTML.slice(0, 80))",
+        A4_WIDTH,
+    )
+    assert overflowing == []
+    page.screenshot(path=str(tmp_path / "guide-print.png"), full_page=True)
+    assert page.pdf(format="A4")[:5] == b"%PDF-"

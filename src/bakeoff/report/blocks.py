@@ -51,6 +51,8 @@ class Table:
     long_text_from: int = NO_LIMIT
     """Columns from this index hold long untrusted text (kept whole and wrapped in HTML,
     flattened to one line and shortened in Markdown tables)."""
+    keep_end: frozenset[int] = frozenset()
+    """Long-text columns shortened from the start in Markdown (their end matters most)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,12 @@ class Raw:
     text: str
 
 
-Block = Heading | Para | Table | Pre | Figure | Raw
+@dataclass(frozen=True, slots=True)
+class Bullets:
+    items: tuple[tuple[Inline, ...], ...]
+
+
+Block = Heading | Para | Table | Pre | Figure | Raw | Bullets
 
 
 def para(*parts: Inline, muted: bool = False) -> Para:
@@ -108,7 +115,15 @@ def markdown(blocks: Sequence[Block]) -> str:
             lines += ["```", block.text.replace("```", "'''"), "```", ""]
         elif isinstance(block, Raw) and block.fmt == "md":
             lines += [block.text.rstrip(), ""]
+        elif isinstance(block, Bullets):
+            lines += [*("- " + "".join(_md_inline(p) for p in item) for item in block.items), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _last_line_tail(text: str, limit: int) -> str:
+    """The last ``limit`` characters of the text as Markdown flattens it (lines joined)."""
+    flat = " ⏎ ".join(part for part in text.strip().splitlines())
+    return flat if len(flat) <= limit else "…" + flat[-(limit - 1) :].lstrip()
 
 
 def _md_table(table: Table) -> list[str]:
@@ -117,9 +132,12 @@ def _md_table(table: Table) -> list[str]:
         "|" + "---|" * len(table.header),
     ]
     for row in table.rows:
-        cells = [
-            _md_inline(cell, 80 if i >= table.long_text_from else 160) for i, cell in enumerate(row)
-        ]
+        cells = []
+        for i, cell in enumerate(row):
+            limit = 80 if i >= table.long_text_from else 160
+            if i in table.keep_end and isinstance(cell, str):
+                cell = _last_line_tail(cell, limit)
+            cells.append(_md_inline(cell, limit))
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""]
 
@@ -131,8 +149,12 @@ def _html_inline(part: Inline) -> str:
     if isinstance(part, Code):
         return f"<code>{untrusted_html(part.text)}</code>"
     if isinstance(part, Strong):
-        css = "nosig" if part.text.startswith("no significant") else "better"
-        return f'<strong class="{css}">{untrusted_html(part.text)}</strong>'
+        text = untrusted_html(part.text)
+        if part.text.startswith("no significant"):
+            return f'<strong class="nosig">{text}</strong>'
+        if part.text.endswith((" better", " faster")):
+            return f'<strong class="better">{text}</strong>'
+        return f"<strong>{text}</strong>"
     return untrusted_html(part)
 
 
@@ -153,6 +175,11 @@ def html(blocks: Sequence[Block]) -> str:
             out.append(f'<div class="charts">{"".join(block.svgs)}</div>')
         elif isinstance(block, Raw) and block.fmt == "html":
             out.append(block.text)
+        elif isinstance(block, Bullets):
+            items = "".join(
+                f"<li>{''.join(_html_inline(p) for p in item)}</li>" for item in block.items
+            )
+            out.append(f'<ul class="rec">{items}</ul>')
     return "\n".join(out)
 
 

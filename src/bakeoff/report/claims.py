@@ -9,7 +9,13 @@ A claims file (YAML) lists claims, each with a ``kind``:
 * ``lower_latency``: ``model`` answers faster per sample than ``than``: paired t-test on the
   per-sample seconds both models spent on the same samples.
 * ``spec``: ``field`` of the model info (``context_length``, ``parameters``, ...) with ``values:
-  {model: value}``: consistent when equal to what the model file says.
+  {model: value}``: consistent when equal to what the model file says (a number written with a
+  K/M/B suffix, "32K" or "270M", is rounded: within 5% is consistent).
+* ``table``: a vendor comparison table, ``models: [...]`` (the columns) and ``rows: {row:
+  [one value per model]}``; a row named after a model-info field is a spec claim, any other a
+  score claim on that task (``task/metric`` for another metric). ``-`` or null: not claimed.
+
+Numbers may be written 88.5, "88.5%", "32K", "270M" or "1.5B".
 
 Verdicts: "consistent", "contradicted" or "not measurable" (no such task or model in the run,
 data not available offline, or a difference too small to call at this sample size).
@@ -17,22 +23,38 @@ data not available offline, or a difference too small to call at this sample siz
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
+from bakeoff.backends.base import ModelInfo
 from bakeoff.core.errors import ConfigError
-from bakeoff.report.model import MetricReport, ReportModel, TaskReport
-from bakeoff.stats import compare_paired
+from bakeoff.report.model import (
+    MetricReport,
+    ReportModel,
+    TaskReport,
+    compare_latency,
+    sample_seconds,
+)
 from bakeoff.storage.base import Store
 
 CONSISTENT, CONTRADICTED, NOT_MEASURABLE = "consistent", "contradicted", "not measurable"
 KINDS = ("score", "better", "lower_latency", "spec")
+REQUIRED = {
+    "score": ("task", "scores"),
+    "better": ("task", "model", "than"),
+    "lower_latency": ("model", "than"),
+    "spec": ("field", "values"),
+}
+SPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(ModelInfo)) | {"is_moe"}
+ROUNDED_TOLERANCE = 0.05
+"""A spec claimed with a K/M/B suffix ("32K", "270M") is rounded: within 5% is consistent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +72,11 @@ class ClaimVerdict:
     evidence: str
 
 
+def _one_line(exc: Exception) -> str:
+    """A YAML error's message (problem, line and column) on one line."""
+    return " ".join(str(exc).split())
+
+
 def load_claims(path: Path) -> tuple[str | None, list[Claim]]:
     """(run named in the file or None, claims). Malformed files raise ConfigError."""
     try:
@@ -57,7 +84,7 @@ def load_claims(path: Path) -> tuple[str | None, list[Claim]]:
     except OSError as exc:
         raise ConfigError(f"cannot read claims file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"claims file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"claims file {path} is not valid YAML: {_one_line(exc)}") from None
     run = None
     if isinstance(data, dict):
         run = str(data["run"]) if data.get("run") else None
@@ -66,13 +93,69 @@ def load_claims(path: Path) -> tuple[str | None, list[Claim]]:
         raise ConfigError(f"claims file {path}: expected a list of claims (or claims: [...])")
     claims = []
     for index, item in enumerate(data, 1):
-        if not isinstance(item, dict) or item.get("kind") not in KINDS:
-            raise ConfigError(
-                f"claims file {path}: claim {index} needs kind: one of {', '.join(KINDS)}"
-            )
-        text = str(item.get("claim") or f"claim {index}")
-        claims.append(Claim(text, str(item["kind"]), item))
+        where = f"claims file {path}: claim {index}"
+        if not isinstance(item, dict) or item.get("kind") not in (*KINDS, "table"):
+            raise ConfigError(f"{where} needs kind: one of {', '.join((*KINDS, 'table'))}")
+        if item["kind"] == "table":
+            claims += _table_claims(item, where)
+            continue
+        _check_fields(item, where)
+        claims.append(Claim(str(item.get("claim") or f"claim {index}"), str(item["kind"]), item))
     return run, claims
+
+
+def _check_fields(item: Mapping[str, Any], where: str) -> None:
+    """Refuse a malformed claim when the file is read, not halfway through checking."""
+    kind = item["kind"]
+    for name in REQUIRED[kind]:
+        if not item.get(name):
+            raise ConfigError(f"{where} ({kind}) needs {name}")
+    if kind == "score":
+        scores = item["scores"]
+        if not isinstance(scores, dict):
+            raise ConfigError(f"{where} (score) needs scores: {{model: value}}")
+        for value in scores.values():
+            claimed_number(value, where)
+    if kind == "spec" and not isinstance(item["values"], dict):
+        raise ConfigError(f"{where} (spec) needs values: {{model: value}}")
+
+
+def _table_claims(item: Mapping[str, Any], where: str) -> list[Claim]:
+    """A vendor comparison table: ``models`` (the columns) and ``rows`` {task or model-info
+    field: [one value per model]}; each row becomes a score or spec claim."""
+    models, rows = item.get("models"), item.get("rows")
+    if not isinstance(models, list) or not models or not isinstance(rows, dict) or not rows:
+        raise ConfigError(f"{where} (table) needs models: [...] and rows: {{row: [values]}}")
+    title = str(item.get("claim") or "comparison table")
+    claims = []
+    for row, values in rows.items():
+        if not isinstance(values, list) or len(values) != len(models):
+            raise ConfigError(f"{where} (table): row {row!r} needs one value per model")
+        given = {str(m): v for m, v in zip(models, values, strict=True) if v not in (None, "-")}
+        text = f"{title} — {row}: " + ", ".join(f"{m} {v}" for m, v in given.items())
+        name = str(row)
+        if name in SPEC_FIELDS:
+            fields: dict[str, Any] = {"kind": "spec", "field": name, "values": given}
+        else:
+            task, _, metric = name.partition("/")
+            fields = {"kind": "score", "task": task, "metric": metric or None, "scores": given}
+        _check_fields(fields, f"{where} (table row {name!r})")
+        claims.append(Claim(text, str(fields["kind"]), fields))
+    return claims
+
+
+def claimed_number(value: object, where: str = "claim") -> tuple[float, bool]:
+    """A claimed number and whether it was rounded: 88.5, "88.5%", "32K", "270M", "1.5B"."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: {value!r} is not a number")
+    if isinstance(value, int | float):
+        return float(value), False
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%|[kKmMbB])?\s*", str(value))
+    if not match:
+        raise ConfigError(f"{where}: {value!r} is not a number (e.g. 88.5, 88.5%, 32K, 270M)")
+    number, suffix = float(match.group(1)), (match.group(2) or "").upper()
+    scale = {"": 1.0, "%": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}[suffix]
+    return number * scale, suffix in ("K", "M", "B")
 
 
 def check_claims(report: ReportModel, store: Store, claims: Sequence[Claim]) -> list[ClaimVerdict]:
@@ -123,21 +206,20 @@ def _metric(task: TaskReport, name: object) -> MetricReport:
 def _check_score(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> tuple[str, str]:
     task = _task(report, fields.get("task"))
     metric = _metric(task, fields.get("metric"))
-    claimed = fields.get("scores")
-    if not isinstance(claimed, dict) or not claimed:
-        raise ConfigError("a score claim needs scores: {model: value}")
     scores = {s.model: s for s in metric.scores}
     verdicts, evidence = [], []
-    for model, value in claimed.items():
-        score = scores[_model(report, model)].interval
-        low, high = score.low * metric.scale, score.high * metric.scale
+    for model, value in fields["scores"].items():
+        score = scores[_model(report, model)]
+        claimed = claimed_number(value)[0]
+        low, high = score.interval.low * metric.scale, score.interval.high * metric.scale
         if not (math.isfinite(low) and math.isfinite(high)):
             raise _NotMeasurableError(f"{model}: no interval for {task.name}/{metric.name}")
-        inside = low <= float(value) <= high
+        inside = low <= claimed <= high
         verdicts.append(inside)
         evidence.append(
-            f"{model}: claimed {float(value):g}, measured {score.estimate * metric.scale:.1f} "
-            f"[{low:.1f}, {high:.1f}] ({'inside' if inside else 'outside'} the 95% CI)"
+            f"{model}: claimed {claimed:g}, measured {score.interval.estimate * metric.scale:.1f} "
+            f"[{low:.1f}, {high:.1f}] over {score.n} samples "
+            f"({'inside' if inside else 'outside'} the 95% CI)"
         )
     return (CONSISTENT if all(verdicts) else CONTRADICTED), f"{task.name} {metric.name}: " + (
         "; ".join(evidence)
@@ -157,7 +239,7 @@ def _check_better(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> t
     difference = sign * comparison.paired.difference * metric.scale
     evidence = (
         f"{task.name} {metric.name}: {model} − {other} = {difference:+.1f}, "
-        f"Holm p = {comparison.p_adjusted:.3g} ({comparison.verdict})"
+        f"Holm {_p(comparison.p_adjusted)} ({comparison.verdict})"
     )
     if comparison.verdict == f"{model} better":
         return CONSISTENT, evidence
@@ -172,45 +254,54 @@ def _check_latency(report: ReportModel, store: Store, fields: Mapping[str, Any])
     model, other = _model(report, fields.get("model")), _model(report, fields.get("than"))
     wanted = fields.get("task")
     task = _task(report, wanted).name if wanted else None
-    seconds = {m: _latencies(store, report.run.run_id, m, task) for m in (model, other)}
-    shared = sorted(set(seconds[model]) & set(seconds[other]))
-    if len(shared) < 2:
-        raise _NotMeasurableError(f"fewer than two samples timed for both {model} and {other}")
-    a = np.asarray([[seconds[model][k]] for k in shared])
-    b = np.asarray([[seconds[other][k]] for k in shared])
-    paired = compare_paired(a, b, lambda x: float(np.mean(x[:, 0])), False, True)
-    evidence = (
-        f"mean seconds per sample over {len(shared)} shared samples: {model} "
-        f"{float(a.mean()):.3f}, {other} {float(b.mean()):.3f}; paired t p = "
-        f"{paired.p_value:.3g} (timed on this machine, one request at a time)"
-    )
-    if paired.p_value >= report.alpha:
-        return NOT_MEASURABLE, evidence + "; no significant difference"
-    return (CONSISTENT if paired.difference < 0 else CONTRADICTED), evidence
-
-
-def _latencies(store: Store, run_id: str, model: str, task: str | None) -> dict[str, float]:
-    return {
-        f"{r.task}/{r.sample_id}": (r.prompt_seconds or 0.0) + (r.output_seconds or 0.0)
-        for r in store.iter_results(run_id, task=task, model=model)
-        if r.status == "ok" and r.prompt_seconds is not None
+    seconds = {
+        m: sample_seconds(store.iter_results(report.run.run_id, task=task, model=m))
+        for m in (model, other)
     }
+    comparison = compare_latency(model, other, seconds[model], seconds[other])
+    if comparison is None:
+        raise _NotMeasurableError(f"fewer than two samples timed for both {model} and {other}")
+    p_value = comparison.paired.p_value
+    evidence = (
+        f"mean seconds per sample over {comparison.n} shared samples"
+        f"{f' of {task}' if task else ''}: {model} {comparison.mean_a:.3f}, {other} "
+        f"{comparison.mean_b:.3f}; paired t {_p(p_value)} (timed on this machine, one "
+        "request at a time)"
+    )
+    if not p_value < report.alpha:
+        return NOT_MEASURABLE, evidence + "; no significant difference"
+    return (CONSISTENT if comparison.paired.difference < 0 else CONTRADICTED), evidence
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3g}"
 
 
 def _check_spec(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> tuple[str, str]:
-    name = str(fields.get("field", ""))
-    values = fields.get("values")
-    if not name or not isinstance(values, dict) or not values:
-        raise ConfigError("a spec claim needs field: NAME and values: {model: value}")
+    name = str(fields["field"])
     verdicts, evidence = [], []
-    for model, value in values.items():
+    for model, value in fields["values"].items():
         stored = report.model_info[_model(report, model)].get(name)
         if stored is None:
             raise _NotMeasurableError(f"{model}: {name} is not in the model's metadata")
-        same = str(stored) == str(value)
+        same, note = _same_spec(stored, value)
         verdicts.append(same)
-        evidence.append(f"{model}: claimed {value}, model file says {stored}")
+        evidence.append(f"{model}: claimed {value}, model file says {stored}{note}")
     return (CONSISTENT if all(verdicts) else CONTRADICTED), f"{name}: " + "; ".join(evidence)
+
+
+def _same_spec(stored: object, claimed: object) -> tuple[bool, str]:
+    """Numbers compare as numbers (a K/M/B-rounded claim within 5%), the rest as text."""
+    if isinstance(stored, int | float) and not isinstance(stored, bool):
+        try:
+            number, rounded = claimed_number(claimed)
+        except ConfigError:
+            return False, ""
+        if rounded:
+            off = abs(float(stored) - number) / number if number else math.inf
+            return off <= ROUNDED_TOLERANCE, f" ({off:.1%} off a rounded claim)"
+        return math.isclose(float(stored), number), ""
+    return str(stored).strip().lower() == str(claimed).strip().lower(), ""
 
 
 _CHECKS = {

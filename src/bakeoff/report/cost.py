@@ -30,15 +30,31 @@ class TaskCost:
 
 
 @dataclass(frozen=True, slots=True)
+class PhaseCost:
+    """Prompt processing or generation: tokens, the seconds they took, and their price."""
+
+    tokens: int
+    seconds: float
+    usd_per_1m: float | None
+
+    @property
+    def seconds_per_1m(self) -> float | None:
+        return self.seconds / self.tokens * 1e6 if self.tokens and self.seconds > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
 class CostRow:
     model: str
     tokens: int
     seconds: float
     seconds_per_1m_tokens: float | None
     usd_per_1m_tokens: float | None
+    """Blended over this run's mix of prompt and generated tokens."""
     basis: str
     """"hardware price" (self-hosting, from --price-per-hour), "API price", or "time only"."""
     tasks: tuple[TaskCost, ...]
+    prompt: PhaseCost | None = None
+    output: PhaseCost | None = None
 
 
 def _price(info: Mapping[str, JSONValue], key: str) -> float | None:
@@ -55,8 +71,10 @@ def cost_row(
     info: Mapping[str, JSONValue],
     results: Sequence[ResultRecord],
     price_per_hour: float | None,
+    task_order: Sequence[str] = (),
 ) -> CostRow:
     mine = [r for r in results if r.model == model and r.status == "ok"]
+    order = {name: index for index, name in enumerate(task_order)}
     price_in, price_out = _price(info, "price_input_per_1m"), _price(info, "price_output_per_1m")
     per_task: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in mine:
@@ -79,7 +97,7 @@ def cost_row(
         return None
 
     tasks = []
-    for task, records in per_task.items():
+    for task, records in sorted(per_task.items(), key=lambda item: order.get(item[0], 0)):
         seconds = _seconds(records)
         tasks.append(
             TaskCost(
@@ -100,7 +118,40 @@ def cost_row(
         usd_per_1m_tokens=total_usd / tokens * 1e6 if tokens and total_usd is not None else None,
         basis=basis,
         tasks=tuple(tasks),
+        prompt=_phase(mine, "prompt", basis, price_in, price_per_hour),
+        output=_phase(mine, "output", basis, price_out, price_per_hour),
     )
+
+
+def decode_tokens(record: ResultRecord) -> int:
+    """Tokens generated in ``output_seconds``: when the backend timed the first token apart
+    (``prompt_seconds`` set, it ends at the first token), the ones after it; else all of them."""
+    if record.prompt_seconds is None:
+        return record.output_tokens
+    return max(record.output_tokens - 1, 0)
+
+
+def _phase(
+    records: Sequence[ResultRecord],
+    phase: str,
+    basis: str,
+    api_price: float | None,
+    price_per_hour: float | None,
+) -> PhaseCost:
+    if phase == "prompt":
+        timed = [r for r in records if r.prompt_seconds]
+        tokens = sum(r.prompt_tokens for r in timed)
+        seconds = sum(r.prompt_seconds or 0.0 for r in timed)
+    else:
+        timed = [r for r in records if r.output_seconds and decode_tokens(r)]
+        tokens = sum(decode_tokens(r) for r in timed)
+        seconds = sum(r.output_seconds or 0.0 for r in timed)
+    usd = None
+    if basis == "API price":
+        usd = api_price
+    elif basis == "hardware price" and tokens and seconds > 0:
+        usd = seconds / tokens * 1e6 / 3600.0 * (price_per_hour or 0.0)
+    return PhaseCost(tokens, seconds, usd)
 
 
 def _tokens(records: Sequence[ResultRecord]) -> int:

@@ -22,7 +22,15 @@ pre,code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.88em}
 pre{white-space:pre-wrap;word-break:break-word;background:#f7f7f7;padding:.5em;margin:0}
 .ok{color:#245c10}.bad{color:#a40000}.muted{color:#666}
 .charts{display:flex;flex-wrap:wrap;gap:1em}
-@media print{body{max-width:none}h2{page-break-after:avoid}table,svg{page-break-inside:avoid}}
+ul.rec{margin:.4em 0 1em 1.2em;padding:0}ul.rec li{margin:.25em 0}
+@page{size:A4;margin:12mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:10pt;color:#000}
+h1{font-size:16pt}h2{page-break-after:avoid;margin-top:1.2em}h3{page-break-after:avoid}
+table{font-size:7.5pt;max-width:100%;page-break-inside:auto}tr,svg{page-break-inside:avoid}
+th,td{padding:.15em .3em}td.num{white-space:nowrap}
+pre,code{overflow-wrap:anywhere}pre{font-size:7pt;background:none;padding:0}
+.charts{display:block}svg{max-width:100%;height:auto}
+.better{color:#000;font-weight:bold}.nosig{color:#333}.muted{color:#333}}
 """
 
 

@@ -12,9 +12,13 @@ import math
 from typing import Any
 
 from bakeoff.report.model import ReportModel
-from bakeoff.report.sections import recommendation
+from bakeoff.report.sections import recommendation, recommendation_items
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "2.0"
+"""2.0: profiles name no winner on unmeasured criteria or insignificant leads (``undecided``);
+hardware counts sliding windows (``kv_bytes``, ``attention``, ``full_cache_bytes``); cost per
+phase (``prompt``, ``output``); ``latency`` comparisons; ``recommendation_items``; speed counts
+generated tokens after the first."""
 
 
 def _clean(value: Any) -> Any:
@@ -37,6 +41,7 @@ def report_data(report: ReportModel) -> dict[str, Any]:
         "schema": "bakeoff.report",
         "schema_version": SCHEMA_VERSION,
         "recommendation": recommendation(report),
+        "recommendation_items": recommendation_items(report),
         **_clean(data),
     }
 

@@ -6,19 +6,21 @@ the formats can never disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape as html_escape
 
 import numpy as np
+from scipy.stats import ttest_1samp
 
 from bakeoff.core.records import ResultRecord, RunRecord, SampleRecord
 from bakeoff.core.types import JSONValue
 from bakeoff.report.breakdown import GroupBreakdown, group_breakdowns
-from bakeoff.report.cost import CostRow, cost_row
+from bakeoff.report.cost import CostRow, cost_row, decode_tokens
 from bakeoff.report.hardware import HardwareRow, hardware_row
 from bakeoff.report.profiles import (
     DEFAULT_PROFILES,
@@ -34,6 +36,7 @@ from bakeoff.stats import (
     expected_discordance,
     holm,
     mdd_continuous,
+    mean_interval,
     metric_interval,
     minimum_detectable_difference,
     rate,
@@ -43,11 +46,14 @@ from bakeoff.storage.base import Store
 from bakeoff.tasks.base import MetricSpec
 
 ALPHA = 0.05
+NO_DIFFERENCE = "no significant difference"
 POWER = 0.8
 TARGET_DIFFERENCE = 0.02
 """The difference (2 points on a 0–100 scale) the "samples needed" column is computed for."""
 SECTIONS = ("benchmarks", "multilingual", "conversation", "safety")
 """A task's section is its family when that names a section, else "benchmarks"."""
+QUALITY_SECTIONS = frozenset({"benchmarks", "multilingual", "conversation"})
+"""Sections whose primary scores make up the profiles' quality criterion."""
 PAIRED_METHOD = (
     "Scores: Wilson interval for accuracies, Student t for other per-sample means, percentile "
     "bootstrap for corpus-level metrics. Paired differences use the samples both models "
@@ -139,6 +145,22 @@ class SpeedSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class LatencyComparison:
+    """Seconds per sample (prompt + generation) of two models on the samples both finished,
+    compared by a paired t-test; p is Holm-adjusted over the report's latency comparisons."""
+
+    model_a: str
+    model_b: str
+    n: int
+    mean_a: float
+    mean_b: float
+    paired: PairedComparison
+    p_adjusted: float = math.nan
+    verdict: str = ""
+    """"<model> faster" or "no significant difference"."""
+
+
+@dataclass(frozen=True, slots=True)
 class UnavailableTask:
     name: str
     reason: str
@@ -162,6 +184,7 @@ class ReportModel:
     pareto_cost: tuple[ParetoPoint, ...] = ()
     pareto_latency: tuple[ParetoPoint, ...] = ()
     unavailable: tuple[UnavailableTask, ...] = ()
+    latency: tuple[LatencyComparison, ...] = ()
     speed_section: Mapping[str, str] = field(default_factory=dict)
     """Format → rendered section from stored speed-lab records, when any (report.speed_section)."""
 
@@ -211,8 +234,10 @@ def build_report(
     info = {m.label: m.info for m in run.models}
     speed = tuple(_speed(model, results) for model in models)
     hardware = tuple(hardware_row(m, info[m]) for m in models)
-    cost = tuple(cost_row(m, info[m], results, price_per_hour) for m in models)
+    task_order = [t.name for t in run.tasks]
+    cost = tuple(cost_row(m, info[m], results, price_per_hour, task_order) for m in models)
     criteria = _criteria(models, tasks, speed, hardware, cost, results)
+    latency = latency_comparisons(models, results)
     return ReportModel(
         run=run,
         models=models,
@@ -223,12 +248,79 @@ def build_report(
         cost=cost,
         price_per_hour=price_per_hour,
         criteria=criteria,
-        profiles=score_profiles(models, criteria, profiles or DEFAULT_PROFILES),
+        profiles=score_profiles(
+            models, criteria, profiles or DEFAULT_PROFILES, _tested_support(tasks, latency)
+        ),
         pareto_cost=_pareto(criteria, "cost"),
         pareto_latency=_pareto(criteria, "latency"),
         unavailable=_unavailable(run.manifest),
+        latency=latency,
         speed_section=_speed_section(store, run),
     )
+
+
+def sample_seconds(records: Iterable[ResultRecord]) -> dict[tuple[str, str], float]:
+    """(task, sample) → seconds the model spent on it, for finished samples with timings."""
+    return {
+        (r.task, r.sample_id): (r.prompt_seconds or 0.0) + (r.output_seconds or 0.0)
+        for r in records
+        if r.status == "ok" and (r.prompt_seconds is not None or r.output_seconds is not None)
+    }
+
+
+def compare_latency(
+    model_a: str,
+    model_b: str,
+    seconds_a: Mapping[tuple[str, str], float],
+    seconds_b: Mapping[tuple[str, str], float],
+) -> LatencyComparison | None:
+    """Paired t-test on the samples both models were timed on; None with fewer than two.
+    (No bootstrap: P(A faster) is not reported, and at 100,000 samples it would cost seconds.)
+    """
+    shared = sorted(set(seconds_a) & set(seconds_b))
+    if len(shared) < 2:
+        return None
+    a = np.asarray([seconds_a[k] for k in shared], dtype=np.float64)
+    b = np.asarray([seconds_b[k] for k in shared], dtype=np.float64)
+    differences = a - b
+    paired = PairedComparison(
+        difference=float(differences.mean()),
+        interval=mean_interval(differences),
+        p_value=_paired_t_p(differences),
+        test="paired t",
+        prob_a_better=math.nan,
+        n=len(shared),
+    )
+    return LatencyComparison(
+        model_a, model_b, len(shared), float(a.mean()), float(b.mean()), paired
+    )
+
+
+def _paired_t_p(differences: np.ndarray) -> float:
+    """Two-sided paired t p-value (scipy's ttest_rel); no spread (to rounding): 1 if there is no
+    difference, else 0 (the limit of the t statistic going to infinity)."""
+    mean = float(differences.mean())
+    if float(np.ptp(differences)) <= 1e-12 * max(1.0, abs(mean)):
+        return 1.0 if abs(mean) <= 1e-12 else 0.0
+    return float(ttest_1samp(differences, 0.0).pvalue)
+
+
+def latency_comparisons(
+    models: Sequence[str], results: Sequence[ResultRecord]
+) -> tuple[LatencyComparison, ...]:
+    seconds = {m: sample_seconds(r for r in results if r.model == m) for m in models}
+    found = [
+        c
+        for a, b in itertools.combinations(models, 2)
+        if (c := compare_latency(a, b, seconds[a], seconds[b])) is not None
+    ]
+    adjusted = holm([c.paired.p_value for c in found])
+    out = []
+    for c, p in zip(found, adjusted, strict=True):
+        faster = c.model_a if c.paired.difference < 0 else c.model_b
+        verdict = f"{faster} faster" if p < ALPHA and c.paired.difference != 0 else NO_DIFFERENCE
+        out.append(dataclasses.replace(c, p_adjusted=p, verdict=verdict))
+    return tuple(out)
 
 
 def _unavailable(manifest: Mapping[str, JSONValue]) -> tuple[UnavailableTask, ...]:
@@ -280,17 +372,53 @@ def _speed_section(store: Store, run: RunRecord) -> dict[str, str]:
     return {"md": f"{intro}\n\n{markdown}", "html": f"<p>{html_escape(intro)}</p>{html}"}
 
 
-def _fraction_scores(tasks: Sequence[TaskReport], sections: set[str], model: str) -> float | None:
-    """Mean primary score over tasks whose primary metric is a fraction where higher is better."""
+def _tested_support(
+    tasks: Sequence[TaskReport], latency: Sequence[LatencyComparison]
+) -> Callable[[str, str, str], bool]:
+    """Whether paired tests back one model's lead over another on a criterion: a significant win
+    and no significant loss — for "quality" on the primary comparisons of benchmark,
+    multilingual and conversation tasks, for "safety" on those of safety tasks, for "latency"
+    on the per-sample seconds."""
+    wins: set[tuple[str, str, str]] = set()
+    for task in tasks:
+        metric = task.primary
+        if metric is None:
+            continue
+        criterion = "safety" if task.section == "safety" else "quality"
+        for c in metric.comparisons:
+            if c.verdict.endswith(" better"):
+                winner = c.verdict.removesuffix(" better")
+                loser = c.model_b if winner == c.model_a else c.model_a
+                wins.add((criterion, winner, loser))
+    for lc in latency:
+        if lc.verdict.endswith(" faster"):
+            winner = lc.verdict.removesuffix(" faster")
+            wins.add(("latency", winner, lc.model_b if winner == lc.model_a else lc.model_a))
+
+    def supported(criterion: str, leader: str, other: str) -> bool:
+        return (criterion, leader, other) in wins and (criterion, other, leader) not in wins
+
+    return supported
+
+
+def _fraction_scores(
+    tasks: Sequence[TaskReport], sections: frozenset[str] | set[str], model: str
+) -> float | None:
+    """Mean primary score over tasks whose primary metric is a fraction (0..1). Higher is
+    better, except on safety tasks, where a lower-is-better rate (toxicity) counts as 1 − rate.
+    """
     values = []
     for task in tasks:
         metric = task.primary
-        if task.section not in sections or metric is None or not metric.higher_is_better:
+        if task.section not in sections or metric is None:
+            continue
+        flip = not metric.higher_is_better
+        if flip and task.section != "safety":
             continue
         for score in metric.scores:
             estimate = score.interval.estimate
             if score.model == model and math.isfinite(estimate) and 0.0 <= estimate <= 1.0:
-                values.append(estimate)
+                values.append(1.0 - estimate if flip else estimate)
     return sum(values) / len(values) if values else None
 
 
@@ -302,16 +430,11 @@ def _criteria(
     cost: Sequence[CostRow],
     results: Sequence[ResultRecord],
 ) -> dict[str, dict[str, float | None]]:
-    quality_sections = {"benchmarks", "multilingual", "conversation"}
     out: dict[str, dict[str, float | None]] = {}
     for model, spd, hw, cst in zip(models, speed, hardware, cost, strict=True):
-        timed = [
-            (r.prompt_seconds or 0.0) + (r.output_seconds or 0.0)
-            for r in results
-            if r.model == model and r.status == "ok" and r.prompt_seconds is not None
-        ]
+        timed = list(sample_seconds(r for r in results if r.model == model).values())
         out[model] = {
-            "quality": _fraction_scores(tasks, quality_sections, model),
+            "quality": _fraction_scores(tasks, QUALITY_SECTIONS, model),
             "safety": _fraction_scores(tasks, {"safety"}, model),
             "speed": spd.output_tokens_per_second,
             "latency": sum(timed) / len(timed) if timed else None,
@@ -490,7 +613,7 @@ def _power(
 def _verdict(comparison: Comparison, p_adjusted: float, metric: MetricReport) -> str:
     difference = comparison.paired.difference
     if not (p_adjusted < ALPHA) or difference == 0 or math.isnan(difference):
-        return "no significant difference"
+        return NO_DIFFERENCE
     a_better = (difference > 0) == metric.higher_is_better
     return f"{comparison.model_a if a_better else comparison.model_b} better"
 
@@ -536,10 +659,10 @@ def _speed(model: str, results: Sequence[ResultRecord]) -> SpeedSummary:
     """Prompt-processing and generation rates from the timings stored with every sample."""
     mine = [r for r in results if r.model == model and r.status == "ok"]
     timed_prompt = [r for r in mine if r.prompt_seconds]
-    timed_output = [r for r in mine if r.output_seconds and r.output_tokens]
+    timed_output = [r for r in mine if r.output_seconds and decode_tokens(r)]
     prompt_tokens = sum(r.prompt_tokens for r in timed_prompt)
     prompt_seconds = sum(r.prompt_seconds or 0.0 for r in timed_prompt)
-    output_tokens = sum(r.output_tokens for r in timed_output)
+    output_tokens = sum(decode_tokens(r) for r in timed_output)
     output_seconds = sum(r.output_seconds or 0.0 for r in timed_output)
     return SpeedSummary(
         model=model,

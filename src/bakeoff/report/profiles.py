@@ -1,16 +1,19 @@
 """Use-case profiles: one weighted score per model per profile, and Pareto fronts.
 
-Each criterion is normalized across the compared models so the best model scores 1: quality
-and safety are fractions already (kept as they are), throughput is divided by the best one,
-latency, cost and memory (lower is better) are the best value divided by the model's. A profile
-weighs the criteria; criteria with no measurement are left out and the remaining weights are
-renormalized (the report names what was left out).
+Each criterion is scaled across the compared models from 0 (the worst of them) to 1 (the best),
+so a weight is a *swing weight*: how much going from the worst to the best model on that
+criterion is worth, whatever the criterion's unit or spread (a 2x speed ratio cannot outweigh
+an accuracy lead the profile weighs eight times more). A recommendation never rests on what was
+not measured: a profile with a weighted criterion missing for any model gets no score and no
+winner (the report names the criterion and how to measure it). Nor does it rest on noise: when
+the top scorer leads only through a quality, safety or latency difference that no paired test
+supports, the profile names no winner.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +36,16 @@ class ProfileResult:
     name: str
     weights: Mapping[str, float]
     scores: Mapping[str, float | None]
-    """Model → weighted score in [0, 1]; None when no weighted criterion was measured."""
+    """Model → weighted score in [0, 1]; None for every model when a weighted criterion was not
+    measured for every model (a profile is never scored on part of its criteria)."""
     missing: tuple[str, ...]
     winner: str | None
+    """The top-scoring model; None when a criterion is missing, on a tie, or when the lead rests
+    on a difference that is not statistically significant (see ``undecided``)."""
+    undecided: tuple[str, ...] = ()
+    """When the lead rests on noise: the top scorer, then the models it beats only through a
+    quality, safety or latency difference no paired test supports (with those values taken as
+    equal it would not come first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +56,11 @@ class ParetoPoint:
     on_front: bool
 
 
+def _one_line(exc: Exception) -> str:
+    """A YAML error's message (problem, line and column) on one line."""
+    return " ".join(str(exc).split())
+
+
 def load_weights(path: Path) -> dict[str, dict[str, float]]:
     """Profiles from YAML: ``{profile: {criterion: weight}}`` (or under a ``profiles:`` key)."""
     try:
@@ -53,7 +68,7 @@ def load_weights(path: Path) -> dict[str, dict[str, float]]:
     except OSError as exc:
         raise ConfigError(f"cannot read weights file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"weights file {path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"weights file {path} is not valid YAML: {_one_line(exc)}") from None
     if isinstance(data, dict) and isinstance(data.get("profiles"), dict):
         data = data["profiles"]
     if not isinstance(data, dict) or not data:
@@ -79,49 +94,114 @@ def load_weights(path: Path) -> dict[str, dict[str, float]]:
 
 
 def normalize(values: Mapping[str, Mapping[str, float | None]]) -> dict[str, dict[str, float]]:
-    """Criterion → model → normalized value (best = 1); unmeasured values are dropped."""
+    """Criterion → model → value scaled across the models from 0 (worst) to 1 (best); all 1 when
+    the models are equal. Unmeasured values are dropped."""
     out: dict[str, dict[str, float]] = {}
     for criterion in CRITERIA:
-        raw = {
-            m: v[criterion]
+        measured = {
+            m: float(x)
             for m, v in values.items()
-            if v.get(criterion) is not None and math.isfinite(v[criterion] or math.nan)
+            if (x := v.get(criterion)) is not None and math.isfinite(x)
         }
-        measured = {m: float(x) for m, x in raw.items() if x is not None}
         if not measured:
             continue
-        if criterion in ("quality", "safety"):
-            out[criterion] = measured
+        low, high = min(measured.values()), max(measured.values())
+        if high - low <= 1e-12 * max(1.0, abs(high)):
+            out[criterion] = dict.fromkeys(measured, 1.0)
         elif criterion in LOWER_IS_BETTER:
-            best = min(measured.values())
-            out[criterion] = {m: (best / x if x > 0 else 1.0) for m, x in measured.items()}
+            out[criterion] = {m: (high - x) / (high - low) for m, x in measured.items()}
         else:
-            best = max(measured.values())
-            out[criterion] = {m: (x / best if best > 0 else 0.0) for m, x in measured.items()}
+            out[criterion] = {m: (x - low) / (high - low) for m, x in measured.items()}
     return out
+
+
+def _weighted(
+    normalized: Mapping[str, Mapping[str, float]], weights: Mapping[str, float], model: str
+) -> float:
+    total = sum(weights.values())
+    return sum(w * normalized[c][model] for c, w in weights.items()) / total
+
+
+TESTED = ("quality", "safety", "latency")
+"""Criteria whose differences paired tests decide (the others are measured or computed)."""
+Support = Callable[[str, str, str], bool]
+"""(criterion, leader, other) → whether a paired test backs leader's lead over other."""
+
+
+def _equalized(
+    values: Mapping[str, Mapping[str, float | None]],
+    pair: tuple[str, str],
+    criteria: Sequence[str],
+) -> dict[str, dict[str, float | None]]:
+    """The criteria with both models of ``pair`` given their mean value on ``criteria``."""
+    out = {m: dict(v) for m, v in values.items()}
+    for criterion in criteria:
+        pair_values = [values[m].get(criterion) for m in pair]
+        known = [v for v in pair_values if v is not None]
+        if len(known) == len(pair):
+            for m in pair:
+                out[m][criterion] = sum(known) / len(known)
+    return out
+
+
+def _always(criterion: str, leader: str, other: str) -> bool:
+    return True
 
 
 def score_profiles(
     models: Sequence[str],
     values: Mapping[str, Mapping[str, float | None]],
     profiles: Mapping[str, Mapping[str, float]],
+    supported: Support = _always,
 ) -> tuple[ProfileResult, ...]:
+    """Each profile's scores and winner. When the top scorer's lead over a model on quality,
+    safety or latency is not backed by a paired test and, with the two models' values on those
+    criteria taken as equal, it would not come first, the profile names no winner."""
     normalized = normalize(values)
     results = []
     for name, weights in profiles.items():
-        used = {c: w for c, w in weights.items() if w > 0 and c in normalized}
-        missing = tuple(c for c, w in weights.items() if w > 0 and c not in normalized)
-        total = sum(used.values())
-        scores: dict[str, float | None] = {}
-        for model in models:
-            if total <= 0 or any(model not in normalized[c] for c in used):
-                scores[model] = None
-                continue
-            scores[model] = sum(w * normalized[c][model] for c, w in used.items()) / total
-        ranked = [(s, m) for m, s in scores.items() if s is not None]
-        winner = max(ranked)[1] if ranked else None
-        results.append(ProfileResult(name, dict(weights), scores, missing, winner))
+        used = {c: w for c, w in weights.items() if w > 0}
+        missing = tuple(
+            c for c in used if c not in normalized or any(m not in normalized[c] for m in models)
+        )
+        if missing or not used:
+            empty: dict[str, float | None] = dict.fromkeys(models)
+            results.append(ProfileResult(name, dict(weights), empty, missing, None))
+            continue
+        totals = {m: _weighted(normalized, used, m) for m in models}
+        ranked = sorted(models, key=lambda m: totals[m], reverse=True)
+        top = ranked[0]
+        tied = len(ranked) > 1 and math.isclose(totals[top], totals[ranked[1]], abs_tol=1e-9)
+        unsupported = (
+            ()
+            if tied
+            else tuple(
+                other
+                for other in ranked[1:]
+                if _rests_on_noise(values, used, top, other, supported)
+            )
+        )
+        winner = None if tied or unsupported else top
+        undecided = (top, *unsupported) if unsupported else ()
+        scores: dict[str, float | None] = dict(totals)
+        results.append(ProfileResult(name, dict(weights), scores, (), winner, undecided))
     return tuple(results)
+
+
+def _rests_on_noise(
+    values: Mapping[str, Mapping[str, float | None]],
+    weights: Mapping[str, float],
+    top: str,
+    other: str,
+    supported: Support,
+) -> bool:
+    """True when ``top`` beats ``other`` only through quality, safety or latency differences
+    that no paired test supports."""
+    untested = [c for c in TESTED if weights.get(c) and not supported(c, top, other)]
+    if not untested:
+        return False
+    normalized = normalize(_equalized(values, (top, other), untested))
+    return _weighted(normalized, weights, top) <= _weighted(normalized, weights, other) + 1e-9
 
 
 def pareto(points: Mapping[str, tuple[float, float]]) -> tuple[ParetoPoint, ...]:

@@ -7,16 +7,29 @@ data says so and names the command that measures it.
 
 from __future__ import annotations
 
+import json
 import math
 import shlex
 from collections.abc import Mapping
+from pathlib import PurePath
 
 from bakeoff.core.types import JSONValue
-from bakeoff.report.blocks import Block, Code, Figure, Heading, Inline, Pre, Raw, Strong, Table
+from bakeoff.report.blocks import (
+    Block,
+    Bullets,
+    Code,
+    Figure,
+    Heading,
+    Inline,
+    Pre,
+    Raw,
+    Strong,
+    Table,
+)
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
-from bakeoff.report.hardware import CONTEXTS, KV_BYTES_PER_ELEMENT
-from bakeoff.report.model import MetricReport, ReportModel, TaskReport
-from bakeoff.report.profiles import ParetoPoint
+from bakeoff.report.hardware import CONTEXTS, KV_BYTES_PER_ELEMENT, HardwareRow
+from bakeoff.report.model import QUALITY_SECTIONS, MetricReport, ReportModel, TaskReport
+from bakeoff.report.profiles import ParetoPoint, ProfileResult
 from bakeoff.report.svg import Bar, Point, bar_chart, scatter_chart
 from bakeoff.report.text import (
     difference_text,
@@ -46,9 +59,17 @@ SPEC_ROWS: tuple[tuple[str, str], ...] = (
 )
 WIN, TIE = "▲", "≈"
 SECTION_HINTS = {
-    "multilingual": "bakeoff run -m … -t xcopa (per-language accuracy; see the task catalog)",
-    "conversation": "bakeoff run -m … -t a conversation probe task (accuracy by depth)",
-    "safety": "bakeoff run -m … -t xstest -t bbq (refusal and bias)",
+    "multilingual": (
+        "bakeoff run -m … -t script-copy",
+        "synthetic, no data needed; -t xcopa -t belebele -t xnli with their data give "
+        "per-language accuracy",
+    ),
+    "conversation": ("bakeoff run -m … -t conversation", "memory across turns, accuracy by depth"),
+    "safety": (
+        "bakeoff run -m … -t xstest -t bbq",
+        "refusal and bias, their data available offline; -t toxicity with an offline "
+        "classifier installed",
+    ),
 }
 
 
@@ -67,6 +88,8 @@ def spec_value(info: Mapping[str, JSONValue], key: str) -> str:
         return mib(value)
     if key == "sha256":
         return f"{str(value)[:16]}…"
+    if key == "source" and "/" in str(value):
+        return PurePath(str(value)).name  # the file, not this machine's folders
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)[:80]
@@ -110,7 +133,10 @@ def build_sections(report: ReportModel) -> list[Block]:
 
 
 def _marks(metric: MetricReport) -> dict[str, str]:
-    """▲ for a model that wins a comparison and loses none on this metric, ≈ otherwise."""
+    """▲ for a model that wins a comparison and loses none on this metric, ≈ for one that
+    neither wins nor loses; nothing without comparisons."""
+    if not metric.comparisons:
+        return {}
     wins = {s.model: 0 for s in metric.scores}
     losses = dict(wins)
     for c in metric.comparisons:
@@ -126,7 +152,7 @@ def _marks(metric: MetricReport) -> dict[str, str]:
 
 
 def summary(report: ReportModel) -> list[Block]:
-    rows = []
+    rows: list[tuple[Inline, ...]] = []
     for task in report.tasks:
         metric = task.primary
         if metric is None:
@@ -146,13 +172,16 @@ def summary(report: ReportModel) -> list[Block]:
         (u.name, "—", *(["data not available offline"] * len(report.models)))
         for u in report.unavailable
     ]
+    rows += _efficiency_rows(report)
     blocks: list[Block] = [
         Heading(2, "Summary"),
         Table(("task", "metric", *report.models), tuple(rows)),
         P(
             f"Scores are shown with 95% confidence intervals. {WIN} significantly better than "
-            f"every other model on that task (Holm-adjusted p < {report.alpha}); {TIE} no "
-            "significant difference."
+            f"another model and worse than none (Holm-adjusted p < {report.alpha}); {TIE} no "
+            "significant difference. Latency is compared by a paired t-test on the samples both "
+            "models finished; generation speed, memory and cost are measured or computed values "
+            "(sections below), not tested."
         ),
     ]
     comparisons = [c for c in report.comparisons() if c[1].primary]
@@ -184,45 +213,148 @@ def summary(report: ReportModel) -> list[Block]:
         blocks.append(
             P(
                 f"A verdict names a winner only when the Holm-adjusted p-value is below "
-                f"{report.alpha} (over all {len(report.comparisons())} comparisons in this report)."
+                f"{report.alpha} (Holm over the {_plural(len(report.comparisons()), 'comparison')} "
+                "in this report, every metric included)."
             )
         )
-    blocks.append(P(Strong("Recommendation:"), " " + recommendation(report)))
+    blocks += [
+        P(Strong("Recommendation"), " — by what matters to you:"),
+        Bullets(tuple((item,) for item in recommendation_items(report))),
+    ]
     return blocks
 
 
-def recommendation(report: ReportModel) -> str:
-    comparisons = [c for _, m, c in report.comparisons() if m.primary]
+CRITERION_HINTS = {
+    "quality": "run a benchmark task: bakeoff run -m … -t arc-easy",
+    "safety": "bakeoff run -m … -t xstest -t bbq",
+    "speed": "no generation timings stored",
+    "latency": "no timings stored",
+    "cost": "no timings or prices stored",
+    "memory": "the model file's size is unknown (local GGUF or Hugging Face models report it)",
+}
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _wins_sentence(label: str, report: ReportModel, sections: frozenset[str]) -> str | None:
+    comparisons = [
+        c for task, m, c in report.comparisons() if m.primary and task.section in sections
+    ]
+    if not comparisons:
+        return None
     wins: dict[str, int] = dict.fromkeys(report.models, 0)
     for c in comparisons:
         if c.verdict.endswith(" better"):
             wins[c.verdict.removesuffix(" better")] += 1
-    significant = sum(wins.values())
-    parts = []
-    if not comparisons:
-        parts.append("no paired comparison could be made (one model, or no shared samples).")
-    elif significant == 0:
-        parts.append(
-            f"no model is significantly more accurate on any of the {len(comparisons)} primary "
-            "comparisons; choose on speed, memory and cost (profiles below)."
+    ties = len(comparisons) - sum(wins.values())
+    if ties == len(comparisons):
+        return (
+            f"{label}: no model is significantly better on any of the {len(comparisons)} "
+            "primary comparisons."
         )
-    else:
-        leader = max(wins, key=lambda m: wins[m])
-        others = ", ".join(f"{m} {wins[m]}" for m in report.models if m != leader)
-        parts.append(
-            f"for accuracy, {leader} — significantly better on {wins[leader]} of "
-            f"{len(comparisons)} primary comparisons (others: {others or 'none'})."
+    ranked = sorted(report.models, key=lambda m: -wins[m])
+    counts = ", ".join(f"{m} on {wins[m]}" for m in ranked)
+    return (
+        f"{label} ({_plural(len(comparisons), 'primary comparison')}): significantly better "
+        f"{counts}; "
+        f"no significant difference on {ties}."
+    )
+
+
+def _profile_sentence(profile: ProfileResult, report: ReportModel) -> str:
+    weights = ", ".join(f"{c} {w:g}" for c, w in profile.weights.items() if w > 0)
+    head = f"“{profile.name}” ({weights})"
+    if profile.missing:
+        needs = "; ".join(f"{c}: {CRITERION_HINTS.get(c, 'not stored')}" for c in profile.missing)
+        return f"{head}: no recommendation — {', '.join(profile.missing)} not measured ({needs})"
+    if profile.undecided:
+        top, *others = profile.undecided
+        return (
+            f"{head}: no clear choice between {top} and {', '.join(others)} — {top}'s lead "
+            "rests on a quality, safety or latency difference that is not statistically "
+            "significant"
         )
-    for profile in report.profiles:
-        if profile.winner and profile.name != "accuracy first":
-            without = f" (not measured: {', '.join(profile.missing)})" if profile.missing else ""
-            parts.append(f"For “{profile.name}”: {profile.winner}{without}.")
+    scores = ", ".join(
+        f"{m} {number(profile.scores.get(m), 2)}"
+        for m in sorted(report.models, key=lambda m: -(profile.scores.get(m) or 0.0))
+    )
+    if profile.winner is None:
+        return f"{head}: a tie ({scores})"
+    return f"{head}: {profile.winner} ({scores})"
+
+
+def _latency_marks(report: ReportModel) -> dict[str, str]:
+    faster: dict[str, int] = dict.fromkeys(report.models, 0)
+    slower = dict(faster)
+    for c in report.latency:
+        if c.verdict.endswith(" faster"):
+            winner = c.verdict.removesuffix(" faster")
+            faster[winner] += 1
+            slower[c.model_b if winner == c.model_a else c.model_a] += 1
+    tested = {m for c in report.latency for m in (c.model_a, c.model_b)}
+    return {
+        m: (WIN if faster[m] and not slower[m] else TIE if not slower[m] else "")
+        if m in tested
+        else ""
+        for m in report.models
+    }
+
+
+def _efficiency_rows(report: ReportModel) -> list[tuple[Inline, ...]]:
+    criteria, models = report.criteria, report.models
+    marks = _latency_marks(report)
+    dollars = any(row.usd_per_1m_tokens is not None for row in report.cost)
+    latency = tuple(
+        _criterion_text("latency", criteria[m].get("latency"), dollars)
+        + (f" {marks[m]}" if marks.get(m) else "")
+        for m in models
+    )
+    hardware = {row.model: row for row in report.hardware}
+    memory = tuple(
+        _ram_cell(hardware[m], CONTEXTS[0]) if m in hardware else "unknown" for m in models
+    )
+    return [
+        ("latency", "mean per sample", *latency),
+        (
+            "generation speed",
+            "after the first token",
+            *(_criterion_text("speed", criteria[m].get("speed"), dollars) for m in models),
+        ),
+        ("memory", f"weights + KV cache at {CONTEXTS[0] // 1024}k", *memory),
+        (
+            "cost",
+            "this run's token mix",
+            *(_criterion_text("cost", criteria[m].get("cost"), dollars) for m in models),
+        ),
+    ]
+
+
+def recommendation_items(report: ReportModel) -> list[str]:
+    """The recommendation, one statement per line: what the tests say, then one line per
+    use-case profile (the user's, with --weights), then what was left out."""
+    if len(report.models) < 2:
+        return ["One model in this run: nothing to choose between."]
+    items = [
+        sentence
+        for sentence in (
+            _wins_sentence("Quality", report, QUALITY_SECTIONS),
+            _wins_sentence("Safety", report, frozenset({"safety"})),
+        )
+        if sentence
+    ]
+    if not report.comparisons():
+        items.append("No paired comparison could be made (one model, or no shared samples).")
+    items += [_profile_sentence(p, report) + "." for p in report.profiles]
     if report.unavailable:
-        parts.append(
-            f"{len(report.unavailable)} requested task(s) had no data offline and are "
-            "not part of this recommendation."
-        )
-    return " ".join(parts)
+        names = ", ".join(u.name for u in report.unavailable)
+        items.append(f"Not part of this recommendation (no data offline): {names}.")
+    return items
+
+
+def recommendation(report: ReportModel) -> str:
+    return " ".join(recommendation_items(report))
 
 
 # --- 2. Specs, 3. Hardware --------------------------------------------------------------------
@@ -244,41 +376,70 @@ def specs(report: ReportModel) -> list[Block]:
     ]
 
 
+def _ram_cell(row: HardwareRow, context: int) -> str:
+    needed, kv = row.ram_bytes.get(context), row.kv_bytes.get(context)
+    if row.context_length and context > row.context_length:
+        return f"n/a: its window is {row.context_length:,} tokens"
+    if needed is None:
+        return "unknown"
+    return f"{mib(needed)} (KV {mib(kv)})"
+
+
 def hardware(report: ReportModel) -> list[Block]:
     rows = []
     for row in report.hardware:
         kv = row.kv_bytes_per_token
-        cells: list[Inline] = [
-            row.model,
-            mib(row.weights_bytes),
-            "unknown" if kv is None else f"{kv / 1024:,.1f} KiB",
-        ]
-        for context in CONTEXTS:
-            needed = row.ram_bytes.get(context)
-            text = mib(needed)
-            if needed is not None and row.context_length and context > row.context_length:
-                text += " (beyond its context window)"
-            cells.append(text)
-        rows.append(tuple(cells))
-    return [
+        rows.append(
+            (
+                row.model,
+                row.attention or "unknown",
+                mib(row.weights_bytes),
+                "unknown" if kv is None else f"{kv / 1024:,.1f} KiB",
+                *(_ram_cell(row, context) for context in CONTEXTS),
+            )
+        )
+    blocks: list[Block] = [
         Heading(2, "Hardware and memory"),
         Table(
             (
                 "model",
+                "attention",
                 "weights",
-                "KV cache per token",
-                *(f"RAM at {c // 1024}k context" for c in CONTEXTS),
+                "KV cache per token (all layers)",
+                *(f"RAM/VRAM at {c // 1024}k context" for c in CONTEXTS),
             ),
             tuple(rows),
-            numeric_from=1,
+            numeric_from=2,
         ),
         P(
-            f"KV cache per token = 2 × layers × KV heads × head dimension × "
-            f"{KV_BYTES_PER_ELEMENT} bytes (f16 cache). RAM = weights + KV cache for the full "
-            "context; the runtime's compute buffers add a few hundred MiB on top.",
+            "KV cache per token and layer = 2 × KV heads × head dimension × "
+            f"{KV_BYTES_PER_ELEMENT} bytes (f16 cache); a full-attention layer keeps every "
+            "position of the context, a sliding-window layer its window plus one 512-token "
+            "micro-batch (as llama.cpp allocates it). Which layers use the window is llama.cpp's "
+            "per-architecture pattern; the GGUF gives only the window. RAM (or VRAM when "
+            "offloaded) = weights + "
+            "KV cache for that context; the runtime's compute buffers add a few hundred MiB.",
             muted=True,
         ),
     ]
+    for row in report.hardware:
+        if row.full_cache_bytes:
+            sizes = ", ".join(
+                f"{mib(size)} at {context // 1024}k"
+                for context, size in row.full_cache_bytes.items()
+                if size is not None
+            )
+            if sizes:
+                blocks.append(
+                    P(
+                        f"{row.model} with a full cache on every layer (swa_full: the default "
+                        "of llama.cpp's C API and of llama-cpp-python, and what bakeoff's own "
+                        "runs use for exact prompt reuse; llama-server and llama-cli keep only "
+                        f"the window unless given --swa-full): KV {sizes}.",
+                        muted=True,
+                    )
+                )
+    return blocks
 
 
 # --- 4. Benchmarks, 5. Multilingual, 7. Conversation, 8. Safety --------------------------------
@@ -410,12 +571,34 @@ def _family_section(report: ReportModel, key: str, title: str) -> list[Block]:
     if not tasks:
         return [
             *blocks,
-            P("No data stored for this section. Measure it with ", Code(SECTION_HINTS[key]), "."),
+            P(
+                "No data stored for this section. Measure it with ",
+                Code(SECTION_HINTS[key][0]),
+                f" ({SECTION_HINTS[key][1]}).",
+            ),
         ]
+    if key == "conversation":
+        blocks += _chat_template_caveat(report)
     for task in tasks:
         blocks += task_blocks(task)
         blocks += _group_charts(task)
     return blocks
+
+
+def _chat_template_caveat(report: ReportModel) -> list[Block]:
+    """Models without a chat template get a plain transcript of the turns: a base model was
+    never trained to follow them, which the scores below reflect."""
+    without = [m for m in report.models if report.model_info[m].get("has_chat_template") is False]
+    if not without:
+        return []
+    return [
+        P(
+            f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no chat template: "
+            "the turns are sent as a plain transcript to a model never trained to follow them. "
+            "Read these scores as how such a model copes, not as a like-for-like comparison "
+            "with a chat model."
+        )
+    ]
 
 
 def _group_charts(task: TaskReport) -> list[Block]:
@@ -482,8 +665,10 @@ def speed(report: ReportModel) -> list[Block]:
         ),
         P(
             "Measured during the run on this machine, one request at a time: prompt processing "
-            "over every timed prompt (cached prefix tokens excluded), generation over every "
-            "generated token after the first."
+            "over every timed prompt (prefix tokens reused from the cache excluded; the time "
+            "runs to the first generated token), generation over the tokens after the first "
+            "(for backends that do not time the first token apart, all tokens over the whole "
+            "request)."
         ),
     ]
     if report.speed_section:
@@ -506,19 +691,27 @@ def _usd(value: float | None) -> str:
     return "n/a" if value is None else f"${value:,.4f}"
 
 
+def _per_1m(seconds: float | None, usd: float | None) -> str:
+    if usd is not None:
+        return f"${usd:,.4f}"
+    return "n/a" if seconds is None else f"{seconds:,.0f} s"
+
+
 def cost(report: ReportModel) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Cost")]
     rows = []
     for row in report.cost:
-        per_1m = "n/a" if row.seconds_per_1m_tokens is None else f"{row.seconds_per_1m_tokens:,.0f}"
+        prompt, output = row.prompt, row.output
         rows.append(
             (
                 row.model,
                 row.basis,
-                f"{row.tokens:,}",
+                f"{prompt.tokens:,}" if prompt else "n/a",
+                f"{output.tokens:,}" if output else "n/a",
                 f"{row.seconds:,.1f}",
-                per_1m,
-                _usd(row.usd_per_1m_tokens),
+                _per_1m(prompt.seconds_per_1m, prompt.usd_per_1m) if prompt else "n/a",
+                _per_1m(output.seconds_per_1m, output.usd_per_1m) if output else "n/a",
+                _per_1m(row.seconds_per_1m_tokens, row.usd_per_1m_tokens),
             )
         )
     blocks.append(
@@ -526,13 +719,23 @@ def cost(report: ReportModel) -> list[Block]:
             (
                 "model",
                 "basis",
-                "tokens",
+                "prompt tokens",
+                "generated tokens",
                 "compute seconds",
-                "seconds per 1M tokens",
-                "$ per 1M tokens",
+                "per 1M prompt tokens",
+                "per 1M generated tokens",
+                "per 1M tokens (this run's mix)",
             ),
             tuple(rows),
             numeric_from=2,
+        )
+    )
+    blocks.append(
+        P(
+            "Per 1M tokens: dollars when a price is known (an API price, or --price-per-hour "
+            "for self-hosting), else the compute seconds this machine spent. Generated tokens "
+            "are counted after the first, which is timed with the prompt.",
+            muted=True,
         )
     )
     task_rows = [
@@ -595,17 +798,19 @@ def use_cases(report: ReportModel) -> list[Block]:
                     p.name,
                     ", ".join(f"{k} {v:g}" for k, v in p.weights.items()),
                     *(number(p.scores.get(m), 3) for m in report.models),
-                    (p.winner or "n/a")
-                    + (f" (not measured: {', '.join(p.missing)})" if p.missing else ""),
+                    _profile_best(p),
                 )
                 for p in report.profiles
             ),
             numeric_from=2,
         ),
         P(
-            "Each criterion is normalized so the best model scores 1 (quality and safety are "
-            "fractions as measured); weights of unmeasured criteria are dropped. "
-            "Your own weights: ",
+            "Each criterion is scaled across the compared models from 0 (the worst) to 1 (the "
+            "best), so a weight says how much going from the worst to the best model on it is "
+            "worth. A profile with a criterion that was not measured gets no score: the guide "
+            "never recommends on what it did not measure. Nor does a profile name a winner "
+            "whose lead comes only from a quality, safety or latency difference that is not "
+            "statistically significant. Your own weights: ",
             Code("bakeoff report --weights weights.yaml"),
             ".",
         ),
@@ -626,7 +831,7 @@ def use_cases(report: ReportModel) -> list[Block]:
     ]
     cost_axis = "$ per 1M tokens" if dollars else "compute seconds per 1M tokens"
     front_rows = [
-        (kind, p.model, f"{p.x:,.4g}", f"{p.y:.3f}", "yes" if p.on_front else "no")
+        (kind, p.model, _axis_text(kind, p.x, dollars), f"{p.y:.3f}", "yes" if p.on_front else "no")
         for kind, points in (("cost", report.pareto_cost), ("latency", report.pareto_latency))
         for p in points
     ]
@@ -648,7 +853,26 @@ def use_cases(report: ReportModel) -> list[Block]:
                 )
             )
         )
+    else:
+        blocks.append(
+            P(
+                "No Pareto chart: it needs a quality score (a benchmark task whose primary "
+                "metric is a fraction) and timings for the models."
+            )
+        )
     return blocks
+
+
+def _profile_best(profile: ProfileResult) -> str:
+    if profile.missing:
+        return f"no verdict: {', '.join(profile.missing)} not measured"
+    if profile.undecided:
+        return "no verdict: the lead is not significant"
+    return profile.winner or "tie"
+
+
+def _axis_text(kind: str, value: float, dollars: bool) -> str:
+    return _criterion_text("latency" if kind == "latency" else "cost", value, dollars)
 
 
 def _criterion_text(criterion: str, value: float | None, dollars: bool) -> str:
@@ -668,6 +892,11 @@ def _criterion_text(criterion: str, value: float | None, dollars: bool) -> str:
 # --- 11. Disagreements, 12. Methodology -------------------------------------------------------
 
 
+def _tail(text: str, limit: int) -> str:
+    """The end of a long input (where the question is), marked as cut."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
+
+
 def disagreements(report: ReportModel) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Where the models disagree")]
     found = False
@@ -678,12 +907,12 @@ def disagreements(report: ReportModel) -> list[Block]:
         blocks.append(Heading(3, task.name))
         blocks.append(
             Table(
-                ("sample", "target", "input", *report.models),
+                ("sample", "input (its end)", "target", *report.models),
                 tuple(
                     (
                         d.sample_id,
+                        _tail(d.input, 600),
                         d.target[:200],
-                        d.input[-400:],
                         *(
                             ("✓ " if d.correct.get(m) else "✗ ") + d.predictions.get(m, "")[:400]
                             for m in report.models
@@ -691,12 +920,26 @@ def disagreements(report: ReportModel) -> list[Block]:
                     )
                     for d in task.disagreements
                 ),
-                long_text_from=2,
+                long_text_from=1,
+                keep_end=frozenset({1}),
             )
         )
-    if not found:
+    if len(report.models) < 2:
+        blocks.append(P("One model in this run: there is nothing to disagree with."))
+    elif not found:
         blocks.append(P("No sample where one model is right and another wrong."))
     return blocks
+
+
+def _load_note(machine: Mapping[str, JSONValue]) -> str:
+    """Other work on the machine slows every timing: say how busy it was when the run began."""
+    load = machine.get("load_average_1m")
+    if not isinstance(load, int | float):
+        return ""
+    return (
+        f" Load average when the run started: {load:.2f}"
+        " (above about one per CPU, timings are indicative only)."
+    )
 
 
 def methodology(report: ReportModel) -> list[Block]:
@@ -708,13 +951,24 @@ def methodology(report: ReportModel) -> list[Block]:
             P(
                 f"Machine: {machine.get('processor', '?')}, {machine.get('cpu_count', '?')} CPUs, "
                 f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}."
+                + _load_note(machine)
+                + _run_settings(run.config, run.manifest)
             )
         )
     blocks.append(
         Table(
-            ("task", "version", "prompt template hash", "samples"),
+            ("task", "version", "kind", "prompt template hash", "samples", "options", "source"),
             tuple(
-                (t.name, t.version, Code(t.template_hash), str(t.n_samples)) for t in report.tasks
+                (
+                    t.name,
+                    t.version,
+                    str(t.manifest.get("kind", "?")),
+                    Code(t.template_hash),
+                    str(t.n_samples),
+                    Code(json.dumps(t.manifest.get("config", {}), sort_keys=True)),
+                    str(t.manifest.get("source", "")),
+                )
+                for t in run.tasks
             ),
         )
     )
@@ -730,11 +984,35 @@ def methodology(report: ReportModel) -> list[Block]:
             P("Rerun (resumes, or reproduces with a fresh --db):"),
             Pre(_rerun(str(command))),
         ]
+    blocks += [
+        P("The manifests (run identity, environment, models, task definitions) as stored:"),
+        Pre(_manifests(report)),
+    ]
     return blocks
 
 
+def _run_settings(config: Mapping[str, JSONValue], manifest: Mapping[str, JSONValue]) -> str:
+    seed = config.get("seed", manifest.get("seed"))
+    limit = config.get("limit")
+    text = f" Seed {seed}." if seed is not None else ""
+    return text + (f" At most {limit} samples per task (--limit)." if limit else "")
+
+
+def _manifests(report: ReportModel) -> str:
+    run = report.run
+    data = {
+        "run": {"run_id": run.run_id, "config": run.config, "manifest": run.manifest},
+        "models": {m.label: {"spec": m.spec, "info": m.info} for m in run.models},
+        "tasks": {t.name: t.manifest for t in run.tasks},
+    }
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False)
+
+
 def _rerun(command: str) -> str:
-    parts = command.split()
-    if parts and parts[0].endswith("bakeoff"):
+    try:
+        parts = shlex.split(command)
+    except ValueError:  # recorded without quoting: split on spaces
+        parts = command.split()
+    if parts and parts[0].endswith(("bakeoff", "bakeoff/cli/main.py", "bakeoff/__main__.py")):
         parts[0] = "bakeoff"
-    return " ".join(shlex.quote(p) for p in parts)
+    return shlex.join(parts)

@@ -29,6 +29,7 @@ DISTRIBUTIONS = (
     ("ttft", "TTFT (queue incl.)"),
     ("server_ttft", "TTFT (queue excl.)"),
     ("queue", "client queue"),
+    ("engine_queue", "engine queue"),
     ("itl", "ITL"),
     ("tpot", "TPOT"),
     ("e2e", "E2E"),
@@ -108,14 +109,14 @@ def energy_text(energy: dict[str, JSONValue]) -> str:
 
 
 def throughput_rows(section: SpeedSection) -> tuple[list[str], list[list[str]]]:
-    header = ["model", "prompt", "load", "ok", "failed", "req/s", "out tok/s", "goodput req/s",
-              "J / 1k out tok"]  # fmt: skip
+    header = ["model", "prompt", "output", "load", "ok", "failed", "req/s", "out tok/s",
+              "goodput req/s", "J / 1k out tok"]  # fmt: skip
     rows = []
     for row in section.rows:
         s = row.summary
         per_1k = row.energy.get("joules_per_1k_tokens")
         rows.append(
-            [row.model, str(row.scenario.prompt_tokens), load_text(row.scenario), str(s.n_ok),
+            [*_where(row), str(s.n_ok),
              str(s.n_failed), num(s.requests_per_s, 2), num(s.output_tps), num(s.goodput, 2),
              num(per_1k) if isinstance(per_1k, int | float) else NOT_MEASURABLE]
         )  # fmt: skip
@@ -123,42 +124,50 @@ def throughput_rows(section: SpeedSection) -> tuple[list[str], list[list[str]]]:
 
 
 def latency_rows(section: SpeedSection) -> tuple[list[str], list[list[str]]]:
-    header = ["model", "prompt", "load", "TTFT p50", "TTFT p99", "queue p50", "ITL p50",
-              "ITL p99", "TPOT p50", "E2E p50", "E2E p99"]  # fmt: skip
+    header = ["model", "prompt", "output", "load", "TTFT p50", "TTFT p99", "queue p50",
+              "ITL p50", "ITL p99", "TPOT p50", "E2E p50", "E2E p99"]  # fmt: skip
     rows = []
     for row in section.rows:
         lat = row.summary.latency
         rows.append(
-            [row.model, str(row.scenario.prompt_tokens), load_text(row.scenario),
-             ms(lat["ttft"].p50), ms(lat["ttft"].p99), ms(lat["queue"].p50), ms(lat["itl"].p50),
-             ms(lat["itl"].p99), ms(lat["tpot"].p50), ms(lat["e2e"].p50), ms(lat["e2e"].p99)]
+            [*_where(row), ms(lat["ttft"].p50), ms(lat["ttft"].p99), ms(lat["queue"].p50),
+             ms(lat["itl"].p50), ms(lat["itl"].p99), ms(lat["tpot"].p50), ms(lat["e2e"].p50),
+             ms(lat["e2e"].p99)]
         )  # fmt: skip
     return header, rows
 
 
+def _where(row: ScenarioRow) -> list[str]:
+    s = row.scenario
+    return [row.model, str(s.prompt_tokens), str(s.output_tokens), load_text(s)]
+
+
 def distribution_rows(section: SpeedSection) -> tuple[list[str], list[list[str]]]:
-    header = ["model", "prompt", "load", "metric (ms)", "n", "mean", "p50", "p90", "p95", "p99"]
+    header = ["model", "prompt", "output", "load", "metric (ms)", "n", "mean", "p50", "p90", "p95",
+              "p99"]  # fmt: skip
     rows = []
     for row in section.rows:
         for key, name in DISTRIBUTIONS:
             d: LatencySummary = row.summary.latency[key]
             rows.append(
-                [row.model, str(row.scenario.prompt_tokens), load_text(row.scenario), name,
-                 str(d.n), ms(d.mean), ms(d.p50), ms(d.p90), ms(d.p95), ms(d.p99)]
+                [*_where(row), name, str(d.n), ms(d.mean), ms(d.p50), ms(d.p90), ms(d.p95),
+                 ms(d.p99)]
             )  # fmt: skip
     return header, rows
 
 
 def phase_rows(section: SpeedSection) -> tuple[list[str], list[list[str]]]:
-    """Prompt processing vs generation speed per prompt length, at the lowest concurrency."""
-    header = ["model", "prompt tokens", "prompt tok/s (p50)", "generation tok/s (p50)",
-              "engine prompt tok/s", "engine generation tok/s"]  # fmt: skip
+    """Prompt processing vs generation speed per prompt × output length, at the lowest load."""
+    header = ["model", "prompt tokens", "output tokens", "prompt tok/s (p50)",
+              "generation tok/s (p50)", "engine prompt tok/s",
+              "engine generation tok/s"]  # fmt: skip
     rows = []
     for row in _lowest_load(section.rows):
         lat = row.summary.latency
         engine_pp, engine_tg = _engine_rates(section, row)
         rows.append(
-            [row.model, str(row.scenario.prompt_tokens), num(lat["prompt_tps"].p50),
+            [row.model, str(row.scenario.prompt_tokens), str(row.scenario.output_tokens),
+             num(lat["prompt_tps"].p50),
              num(lat["generation_tps"].p50), engine_pp, engine_tg]
         )  # fmt: skip
     return header, rows
@@ -190,9 +199,9 @@ def _note(value: JSONValue) -> str:
 
 
 def _lowest_load(rows: Sequence[ScenarioRow]) -> list[ScenarioRow]:
-    lowest: dict[tuple[str, int], ScenarioRow] = {}
+    lowest: dict[tuple[str, int, int], ScenarioRow] = {}
     for row in rows:
-        key = (row.model, row.scenario.prompt_tokens)
+        key = (row.model, row.scenario.prompt_tokens, row.scenario.output_tokens)
         if key not in lowest or row.scenario.concurrency < lowest[key].scenario.concurrency:
             lowest[key] = row
     return list(lowest.values())
@@ -256,7 +265,45 @@ def note_lines(section: SpeedSection) -> list[str]:
         "server's usage or the model's tokenizer, never from chunk counts.",
         f"Measured on {section.run.manifest.get('platform', '?')}, {section.run.created_at}; "
         "figures from a shared machine are indicative.",
+        *_engine_lines(section),
+        *_short_answer_lines(section),
     ]
+
+
+def _engine_lines(section: SpeedSection) -> list[str]:
+    """How each model was served, since speed depends on it (threads, kernels, slots)."""
+    lines = []
+    for model in section.models:
+        info, extra = model.info, model.info.get("extra")
+        extra = extra if isinstance(extra, dict) else {}
+        if info.get("backend") == "llamacpp":
+            lines.append(
+                f"{model.label}: llama.cpp in process, n_threads={extra.get('n_threads', '?')}, "
+                f"n_batch={extra.get('n_batch', '?')}, repack {extra.get('repack', '?')}; one "
+                "request at a time, so at concurrency > 1 requests wait inside the engine (in "
+                "'TTFT (queue excl.)', not in the client queue)."
+            )
+        else:
+            lines.append(
+                f"{model.label}: OpenAI-compatible server at {info.get('source', '?')}; its "
+                "threads, batching and kernels are the server's own settings."
+            )
+    return lines
+
+
+def _short_answer_lines(section: SpeedSection) -> list[str]:
+    lines = []
+    for model in section.models:
+        recs = section.measured_ok(model.label)
+        short = [r for r in recs if r.output_tokens < r.scenario.output_tokens]
+        if short:
+            reasons = sorted({str(r.server.get("finish_reason") or "not given") for r in short})
+            lines.append(
+                f"{model.label}: {len(short)} of {len(recs)} answers stopped before the requested "
+                f"length (finish reason: {', '.join(reasons)}; the server ignores ignore_eos, "
+                "hit a stop, or cut the stream); their figures use the tokens they actually had."
+            )
+    return lines
 
 
 # -- charts ---------------------------------------------------------------------------------
@@ -274,11 +321,11 @@ def line_chart(
     x_label: str,
     y_label: str,
     steps: bool = False,
-    width: int = 520,
+    width: int = 560,
     height: int = 300,
 ) -> str:
     """Lines (or steps, for CDFs) with axes labelled at min/max; non-finite points dropped."""
-    left, right, top, bottom = 56, 130, 28, 40
+    left, right, top, bottom = 56, 170, 28, 40
     pts = [(x, y) for s in series for x, y in s.points if math.isfinite(x) and math.isfinite(y)]
     x0, x1 = (min(p[0] for p in pts), max(p[0] for p in pts)) if pts else (0.0, 1.0)
     y1 = max((p[1] for p in pts), default=1.0) or 1.0
@@ -351,54 +398,70 @@ def cdf_points(values: Iterable[float]) -> list[tuple[float, float]]:
 
 
 def charts(section: SpeedSection) -> list[str]:
-    labels = [m.label for m in section.models]
-    metrics = {m: [request_metrics(r) for r in section.measured_ok(m)] for m in labels}
-    cdf = line_chart(
-        "E2E latency CDF (all load points)",
-        [Series(m, cdf_points(x.e2e * 1000 for x in metrics[m])) for m in labels],
-        "end-to-end latency (ms)",
-        "fraction of requests",
-        steps=True,
-    )
-    ttft_cdf = line_chart(
-        "TTFT CDF (all load points)",
-        [Series(m, cdf_points(x.ttft * 1000 for x in metrics[m])) for m in labels],
-        "time to first token (ms)",
-        "fraction of requests",
-        steps=True,
-    )
-    throughput = line_chart(
-        "output tokens/s vs concurrency",
-        [
-            Series(f"{m} p{p}", [(r.scenario.concurrency, r.summary.output_tps) for r in rows])
-            for (m, p), rows in _group(section.rows).items()
-        ],
-        "concurrency",
-        "aggregate output tokens/s",
-    )
-    ttft = line_chart(
-        "TTFT p50 vs prompt length (lowest concurrency)",
-        [
-            Series(
-                m,
-                sorted(
-                    (r.scenario.prompt_tokens, r.summary.latency["ttft"].p50 * 1000)
-                    for r in _lowest_load(section.rows)
-                    if r.model == m
-                ),
+    """Per prompt × output shape: E2E and TTFT CDFs (a line per model × load point); then
+    throughput vs concurrency and TTFT vs prompt length over all shapes."""
+    out = []
+    multi_model = len(section.models) > 1
+    for (prompt, output), rows in _shapes(section.rows).items():
+        shape = f"prompt {prompt}, output {output}"
+        series: dict[str, list[Series]] = {"e2e": [], "ttft": []}
+        for row in rows:
+            recs = [
+                request_metrics(r)
+                for r in section.measured_ok(row.model)
+                if r.scenario == row.scenario
+            ]
+            label = (f"{row.model} " if multi_model else "") + load_text(row.scenario)
+            series["e2e"].append(Series(label, cdf_points(m.e2e * 1000 for m in recs)))
+            series["ttft"].append(Series(label, cdf_points(m.ttft * 1000 for m in recs)))
+        for key, title, axis in (
+            ("e2e", "E2E latency CDF", "end-to-end latency (ms)"),
+            ("ttft", "TTFT CDF", "time to first token (ms)"),
+        ):
+            out.append(
+                line_chart(f"{title} ({shape})", series[key], axis, "fraction of requests", True)
             )
-            for m in labels
-        ],
-        "prompt tokens",
-        "TTFT p50 (ms)",
+    out.append(
+        line_chart(
+            "output tokens/s vs concurrency",
+            [
+                Series(
+                    f"{m} p{p} o{o}", [(r.scenario.concurrency, r.summary.output_tps) for r in rows]
+                )
+                for (m, p, o), rows in _group(section.rows).items()
+            ],
+            "concurrency",
+            "aggregate output tokens/s",
+        )
     )
-    return [cdf, ttft_cdf, throughput, ttft]
+    by_output: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    for r in _lowest_load(section.rows):
+        by_output.setdefault((r.model, r.scenario.output_tokens), []).append(
+            (r.scenario.prompt_tokens, r.summary.latency["ttft"].p50 * 1000)
+        )
+    out.append(
+        line_chart(
+            "TTFT p50 vs prompt length (lowest concurrency)",
+            [Series(f"{m} o{o}", sorted(points)) for (m, o), points in by_output.items()],
+            "prompt tokens",
+            "TTFT p50 (ms)",
+        )
+    )
+    return out
 
 
-def _group(rows: Sequence[ScenarioRow]) -> dict[tuple[str, int], list[ScenarioRow]]:
-    groups: dict[tuple[str, int], list[ScenarioRow]] = {}
+def _shapes(rows: Sequence[ScenarioRow]) -> dict[tuple[int, int], list[ScenarioRow]]:
+    shapes: dict[tuple[int, int], list[ScenarioRow]] = {}
     for row in rows:
-        groups.setdefault((row.model, row.scenario.prompt_tokens), []).append(row)
+        shapes.setdefault((row.scenario.prompt_tokens, row.scenario.output_tokens), []).append(row)
+    return shapes
+
+
+def _group(rows: Sequence[ScenarioRow]) -> dict[tuple[str, int, int], list[ScenarioRow]]:
+    groups: dict[tuple[str, int, int], list[ScenarioRow]] = {}
+    for row in rows:
+        s = row.scenario
+        groups.setdefault((row.model, s.prompt_tokens, s.output_tokens), []).append(row)
     for value in groups.values():
         value.sort(key=lambda r: r.scenario.concurrency)
     return groups

@@ -27,6 +27,10 @@ GUIDE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
+GUIDE_WAIT_S = 3.0
+"""How long a request for the guide waits for it to be built before answering "building"."""
+MAX_CACHED = 64
+"""Comparisons kept in memory (each a few numbers per task)."""
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -51,6 +55,9 @@ class App:
 
     db: Path
     _guides: dict[str, str] = field(default_factory=dict)
+    _stats: dict[str, list[queries.TaskStats]] = field(default_factory=dict)
+    _building: dict[str, threading.Thread] = field(default_factory=dict)
+    _failed: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -95,7 +102,7 @@ class App:
                 )
             pair = _pair(run.models, query)
             if view == "comparison":
-                stats = queries.task_stats(conn, run.run_id, *pair)
+                stats = self._task_stats(conn, run.run_id, pair)
                 missing = queries.manifest(conn, run.run_id).get("unavailable_tasks") or []
                 unavailable = [m for m in missing if isinstance(m, dict)]
                 return Response(200, pages.comparison_page(run, pair, stats, unavailable))
@@ -103,28 +110,77 @@ class App:
 
         return self._with_conn(render)
 
-    def _guide(self, run_id: str) -> Response:
+    def _task_stats(
+        self, conn: sqlite3.Connection, run_id: str, pair: tuple[str, str]
+    ) -> list[queries.TaskStats]:
+        """The comparison's aggregates (one pass over the run's outcomes), kept until the run
+        changes: at 100,000 samples they take a few hundred milliseconds to compute."""
+        key = f"{run_id}:{queries.run_version(conn, run_id)}:{pair[0]}\x00{pair[1]}"
         with self._lock:
-            cached = self._guides.get(run_id)
+            cached = self._stats.get(key)
         if cached is None:
-            from bakeoff.report.html import render_html  # numpy/scipy: only for the guide
-            from bakeoff.report.model import build_report
+            cached = queries.task_stats(conn, run_id, *pair)
+            with self._lock:
+                if len(self._stats) >= MAX_CACHED:
+                    self._stats.clear()
+                self._stats[key] = cached
+        return cached
 
-            conn = queries.connect(self.db)
-            try:
-                run = queries.get_run(conn, run_id)
-            finally:
-                conn.close()
-            if run is None:
-                return _not_found(f"no run {run_id}")
+    def _guide(self, run_id: str) -> Response:
+        """The full guide, built once per state of the run (rebuilt when results were added).
+
+        It is built in a background thread: a request waits up to ``GUIDE_WAIT_S`` for it, and
+        when the run is too large for that (100,000 samples take about a minute) it gets a page
+        that says so and reloads itself, so no request holds a connection for the whole build.
+        """
+        conn = queries.connect(self.db)
+        try:
+            run = queries.get_run(conn, run_id)
+            version = queries.run_version(conn, run_id) if run else ""
+        finally:
+            conn.close()
+        if run is None:
+            return _not_found(f"no run {run_id}")
+        key = f"{run.run_id}:{version}"
+        with self._lock:
+            job = self._building.get(key)
+            if key not in self._guides and key not in self._failed and job is None:
+                job = threading.Thread(target=self._build_guide, args=(run.run_id, key))
+                job.daemon = True
+                self._building[key] = job
+                job.start()
+        if job is not None:
+            job.join(GUIDE_WAIT_S)
+        with self._lock:
+            guide, failure = self._guides.get(key), self._failed.get(key)
+        if failure is not None:
+            return Response(500, pages.error_page(failure))
+        if guide is None:
+            return Response(200, pages.building_page(run.run_id, run.name))
+        return Response(200, guide, csp=GUIDE_CSP)
+
+    def _build_guide(self, run_id: str, key: str) -> None:
+        from bakeoff.report.html import render_html  # numpy/scipy: only for the guide
+        from bakeoff.report.model import build_report
+
+        guide, failure = None, None
+        try:
             store = SqliteStore(self.db, create=False)
             try:
-                cached = render_html(build_report(store, run.run_id))
+                guide = render_html(build_report(store, run_id))
             finally:
                 store.close()
-            with self._lock:
-                self._guides[run_id] = cached
-        return Response(200, cached, csp=GUIDE_CSP)
+        except Exception as exc:  # shown on the page instead of dying silently in the thread
+            failure = f"the guide could not be built: {exc}"
+        with self._lock:
+            for cache in (self._guides, self._failed):
+                for old in [k for k in cache if k.startswith(f"{run_id}:")]:
+                    del cache[old]
+            if guide is not None:
+                self._guides[key] = guide
+            if failure is not None:
+                self._failed[key] = failure
+            self._building.pop(key, None)
 
 
 def _pair(models: tuple[str, ...], query: Mapping[str, str]) -> tuple[str, str]:

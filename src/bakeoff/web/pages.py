@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bakeoff.stats import wilson_interval
+from bakeoff.stats import Interval, holm, mcnemar_exact, newcombe_paired_interval, wilson_interval
 from bakeoff.web.queries import RunRow, SampleRow, TaskStats
 
 MAX_CELL_CHARS = 2000
+ALPHA = 0.05
 CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;padding:0 1em;
 color:#1d1d1d;line-height:1.4}
@@ -90,6 +93,50 @@ def _score(counts: tuple[int, int, int, int] | None) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PairedRow:
+    """One task's paired accuracy comparison of A and B (McNemar exact, Newcombe interval)."""
+
+    n: int
+    difference: Interval
+    p_value: float
+    p_holm: float = math.nan
+
+
+def paired_rows(stats: Sequence[TaskStats]) -> dict[str, PairedRow]:
+    """Per task with shared scored samples: A − B with McNemar's p, Holm-adjusted over the
+    tasks on the page (the guide adjusts over all its comparisons, so its p can be larger)."""
+    raw = {}
+    for t in stats:
+        both, only_a, only_b, neither = t.paired
+        n = both + only_a + only_b + neither
+        if n:
+            interval = newcombe_paired_interval(both, only_a, only_b, neither)
+            raw[t.task] = PairedRow(n, interval, mcnemar_exact(only_a, only_b))
+    adjusted = holm([row.p_value for row in raw.values()])
+    return {
+        task: PairedRow(row.n, row.difference, row.p_value, p)
+        for (task, row), p in zip(raw.items(), adjusted, strict=True)
+    }
+
+
+def _paired_cells(row: PairedRow | None, pair: Sequence[str]) -> str:
+    if row is None:
+        return '<td class="num muted">no shared scored samples</td><td></td><td></td>'
+    d = row.difference
+    p = "<0.001" if row.p_holm < 0.001 else f"{row.p_holm:.3f}"
+    if row.p_holm < ALPHA and d.estimate != 0:
+        verdict = (
+            f'<strong class="ok">{esc(pair[0] if d.estimate > 0 else pair[1])} better</strong>'
+        )
+    else:
+        verdict = '<span class="muted">no significant difference</span>'
+    return (
+        f'<td class="num">{100 * d.estimate:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}] '
+        f'n={row.n}</td><td class="num">{esc(p)}</td><td>{verdict}</td>'
+    )
+
+
 def comparison_page(
     run: RunRow,
     pair: Sequence[str],
@@ -97,6 +144,7 @@ def comparison_page(
     unavailable: Sequence[dict[str, Any]],
 ) -> str:
     a, b = pair
+    paired = paired_rows(stats)
     rows = []
     for t in stats:
         samples = run_url(run.run_id, "/samples", task=t.task, a=a, b=b)
@@ -104,18 +152,20 @@ def comparison_page(
         rows.append(
             f'<tr><td>{esc(t.task)}</td><td class="num">{t.n_samples:,}</td>'
             f"{_score(t.by_model.get(a))}{_score(t.by_model.get(b))}"
+            f"{_paired_cells(paired.get(t.task), pair)}"
             f'<td class="num"><a href="{esc(disagree)}">{t.disagreements:,}</a></td>'
             f'<td><a href="{esc(samples)}">all samples</a></td></tr>'
         )
     for item in unavailable:
         rows.append(
             f"<tr><td>{esc(item.get('name', '?'))}</td><td></td>"
-            f'<td colspan="2" class="muted">data not available offline: '
+            f'<td colspan="5" class="muted">data not available offline: '
             f"{esc(item.get('reason', ''))}</td><td></td><td></td></tr>"
         )
     table = (
         '<table id="comparison"><thead><tr><th>task</th><th>samples</th>'
         f"<th>{esc(a)}: accuracy % [95% CI]</th><th>{esc(b)}: accuracy % [95% CI]</th>"
+        f"<th>{esc(a)} − {esc(b)} [95% CI]</th><th>p (Holm)</th><th>verdict</th>"
         "<th>disagreements (one right, one wrong)</th><th></th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -124,20 +174,27 @@ def comparison_page(
         f'<p class="muted">{esc(run.name)} · {esc(run.status)} · created {esc(run.created_at)}'
         f"</p>{_pair_form(run, pair, run_url(run.run_id))}{table}"
         '<p class="muted">Accuracy = share of scored samples marked correct (Wilson interval). '
-        f'Paired tests, all metrics and the recommendation: <a href="{esc(guide)}">the full '
+        "The difference uses the samples both models scored: Newcombe interval, McNemar's exact "
+        f"test, p Holm-adjusted over the tasks above (the guide adjusts over every metric's "
+        f"comparisons, so its p can be larger); a verdict needs p &lt; {ALPHA}. "
+        f'All metrics, power and the recommendation: <a href="{esc(guide)}">the full '
         "comparison guide</a>.</p>"
     )
     return page(f"{a} vs {b}", body)
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     if isinstance(value, str):
         text = value
     elif isinstance(value, list) and all(isinstance(m, dict) for m in value):
         text = "\n".join(f"{m.get('role', '?')}: {m.get('content', '')}" for m in value)
     else:
         text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…"
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    # Keep both ends: a long prompt ends with its question, a long answer starts with it.
+    head, tail = MAX_CELL_CHARS // 3, MAX_CELL_CHARS - MAX_CELL_CHARS // 3
+    return f"{text[:head]}\n[… {len(text) - head - tail:,} characters …]\n{text[-tail:]}"
 
 
 def _output_cell(output: tuple[str | None, int | None, str | None]) -> str:
@@ -153,7 +210,7 @@ def _output_cell(output: tuple[str | None, int | None, str | None]) -> str:
         if correct == 0
         else ""
     )
-    return f"<td>{mark}<pre>{esc(_text(prediction or ''))}</pre></td>"
+    return f"<td>{mark}<pre>{esc(cell_text(prediction or ''))}</pre></td>"
 
 
 def samples_page(
@@ -180,7 +237,7 @@ def samples_page(
     )
     body_rows = "".join(
         f'<tr><td class="num">{r.position}</td><td>{esc(r.sample_id)}</td>'
-        f"<td><pre>{esc(_text(r.input))}</pre></td><td><pre>{esc(_text(r.target))}</pre></td>"
+        f"<td><pre>{esc(cell_text(r.input))}</pre></td><td><pre>{esc(cell_text(r.target))}</pre></td>"
         f"{_output_cell(r.outputs[0])}{_output_cell(r.outputs[1])}</tr>"
         for r in rows
     )
@@ -210,6 +267,23 @@ def samples_page(
         f'<p class="pager">{"".join(pager)}</p>'
     )
     return page(f"{task}: {a} vs {b}", body)
+
+
+BUILDING_REFRESH_S = 5
+
+
+def building_page(run_id: str, name: str) -> str:
+    """Shown while the guide of a large run is being built; reloads itself (no script)."""
+    guide = run_url(run_id, "/guide")
+    body = (
+        f"<p>The comparison guide of run {esc(run_id)} ({esc(name)}) is being built: every "
+        "stored result is read and every difference tested, which takes a while for a large "
+        f"run. This page reloads every {BUILDING_REFRESH_S} s; or "
+        f'<a href="{esc(guide)}">reload it</a>. The comparison and the samples are ready now: '
+        f'<a href="{esc(run_url(run_id))}">comparison</a>.</p>'
+    )
+    refresh = f'<meta http-equiv="refresh" content="{BUILDING_REFRESH_S}">'
+    return page("building the guide…", body).replace("<head>", "<head>" + refresh, 1)
 
 
 def error_page(message: str) -> str:

@@ -42,7 +42,12 @@ class TaskStats:
     n_samples: int
     by_model: dict[str, tuple[int, int, int, int]]
     """model → (results, failed, scored, correct)."""
-    disagreements: int
+    paired: tuple[int, int, int, int]
+    """Samples both models scored: (both right, only A right, only B right, both wrong)."""
+
+    @property
+    def disagreements(self) -> int:
+        return self.paired[1] + self.paired[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,17 @@ def tasks(conn: sqlite3.Connection, run_id: str) -> tuple[str, ...]:
     )
 
 
+def run_version(conn: sqlite3.Connection, run_id: str) -> str:
+    """Changes whenever the run's status or its stored results change (the cache key of the
+    guide and the comparison): every save stamps ``updated_at`` (to the second) and appends
+    rows (``max(rowid)``, read from the end of the table in constant time)."""
+    row = conn.execute(
+        "SELECT status, updated_at, (SELECT max(rowid) FROM results) FROM runs WHERE run_id = ?",
+        (run_id,),
+    ).fetchone()
+    return "" if row is None else f"{row[0]}:{row[1]}:{row[2]}"
+
+
 def manifest(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
     row = conn.execute("SELECT manifest_json FROM runs WHERE run_id = ?", (run_id,)).fetchone()
     data = json.loads(row[0]) if row else {}
@@ -113,7 +129,7 @@ def manifest(conn: sqlite3.Connection, run_id: str) -> dict[str, Any]:
 
 
 def task_stats(conn: sqlite3.Connection, run_id: str, a: str, b: str) -> list[TaskStats]:
-    """Per task: each model's counts (one GROUP BY) and the a/b disagreements (one join)."""
+    """Per task: each model's counts (one GROUP BY) and the a/b 2×2 table (one join)."""
     counts: dict[str, dict[str, tuple[int, int, int, int]]] = {}
     for r in conn.execute(
         "SELECT task, model, count(*), sum(status = 'failed'), count(correct), "
@@ -121,21 +137,24 @@ def task_stats(conn: sqlite3.Connection, run_id: str, a: str, b: str) -> list[Ta
         (run_id,),
     ):
         counts.setdefault(r[0], {})[r[1]] = (r[2], r[3] or 0, r[4], r[5])
-    disagree = dict(
-        conn.execute(
-            "SELECT ra.task, count(*) FROM results ra JOIN results rb INDEXED BY results_outcomes "
+    tables = {
+        r[0]: (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+        for r in conn.execute(
+            "SELECT ra.task, sum(ra.correct AND rb.correct), sum(ra.correct AND NOT rb.correct), "
+            "sum(NOT ra.correct AND rb.correct), sum(NOT ra.correct AND NOT rb.correct) "
+            "FROM results ra JOIN results rb INDEXED BY results_outcomes "
             "ON rb.run_id = ra.run_id "
             "AND rb.model = ? AND rb.task = ra.task AND rb.sample_id = ra.sample_id "
             "WHERE ra.run_id = ? AND ra.model = ? AND ra.correct IS NOT NULL "
-            "AND rb.correct IS NOT NULL AND ra.correct != rb.correct GROUP BY ra.task",
+            "AND rb.correct IS NOT NULL GROUP BY ra.task",
             (b, run_id, a),
-        ).fetchall()
-    )
+        )
+    }
     out = []
     for r in conn.execute(
         "SELECT task, n_samples FROM run_tasks WHERE run_id = ? ORDER BY position", (run_id,)
     ):
-        out.append(TaskStats(r[0], r[1], counts.get(r[0], {}), int(disagree.get(r[0], 0))))
+        out.append(TaskStats(r[0], r[1], counts.get(r[0], {}), tables.get(r[0], (0, 0, 0, 0))))
     return out
 
 
@@ -199,7 +218,8 @@ def sample_page(
 
 
 def count_samples(conn: sqlite3.Connection, run_id: str, task: str) -> int:
+    """The task's number of samples, as stored with the run (no count over the samples)."""
     row = conn.execute(
-        "SELECT count(*) FROM samples WHERE run_id = ? AND task = ?", (run_id, task)
+        "SELECT n_samples FROM run_tasks WHERE run_id = ? AND task = ?", (run_id, task)
     ).fetchone()
-    return int(row[0])
+    return int(row[0]) if row else 0
