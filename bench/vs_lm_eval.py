@@ -300,7 +300,8 @@ def run_bakeoff(backend: Any, task: ParityTask) -> SideResult:
 
 
 def harness_model(model_dir: str, gguf_file: str, batch_size: int) -> Any:
-    """lm-evaluation-harness's own `hf` model on the GGUF file (transformers dequantizes it)."""
+    """lm-evaluation-harness's own `hf` model loading the GGUF file itself (transformers
+    dequantizes it), as ``lm_eval --model hf --model_args pretrained=DIR,gguf_file=FILE``."""
     from lm_eval.models.huggingface import HFLM
 
     return HFLM(
@@ -310,6 +311,14 @@ def harness_model(model_dir: str, gguf_file: str, batch_size: int) -> Any:
         device="cpu",
         batch_size=batch_size,
     )
+
+
+def harness_model_on(backend: Any, batch_size: int) -> Any:
+    """lm-evaluation-harness's `hf` model (HFLM) wrapping the very transformers model and
+    tokenizer the bakeoff `hf` backend loaded: identical weights by construction, one load."""
+    from lm_eval.models.huggingface import HFLM
+
+    return HFLM(pretrained=backend.model, tokenizer=backend.tokenizer, batch_size=batch_size)
 
 
 def run_harness(model: Any, tasks: Sequence[ParityTask], n: int) -> dict[str, SideResult]:
@@ -379,6 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--no-llamacpp", action="store_true")
+    parser.add_argument(
+        "--harness-loads",
+        action="store_true",
+        help="let lm-eval load the GGUF itself (default: it wraps bakeoff's loaded model)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -398,7 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ours = open_backend(ModelSpec.parse(f"hf:{folder}/{file_name}"))
         print(f"load: bakeoff hf {time.perf_counter() - started:.1f} s", flush=True)
         started = time.perf_counter()
-        model = harness_model(folder, file_name, args.harness_batch_size)
+        if args.harness_loads:
+            model = harness_model(folder, file_name, args.harness_batch_size)
+        else:
+            model = harness_model_on(ours, args.harness_batch_size)
         print(f"load: lm-eval hf {time.perf_counter() - started:.1f} s", flush=True)
         # Task by task, one side after the other: load from other work hits both alike.
         bakeoff: dict[str, SideResult] = {}

@@ -26,6 +26,7 @@ from bakeoff.core.types import (
     RollingLoglikelihoodRequest,
     RollingLoglikelihoodResult,
 )
+from bakeoff.tasks.benchmarks._chat import chat_request
 
 LONG = (
     "The committee met on Tuesday to review the budget. After a long discussion about "
@@ -69,13 +70,15 @@ def _variant(backend: Any, **options: Any) -> Any:
 
 
 def _reference(backend: Any, request: LoglikelihoodRequest) -> tuple[float, bool]:
-    """log P(continuation | context) from one plain forward pass over all logits."""
+    """log P(continuation | context) from one plain forward pass over all logits, the harness's
+    way: float32 log-softmax over the vocabulary (its bias, ~2e-5 nats a token on a 49k
+    vocabulary, is then shared), summed in float64."""
     torch = backend.torch
     context, continuation = backend.encode_pair(request.context, request.continuation)
     with torch.inference_mode():
         ids = torch.tensor([(context + continuation)[:-1]])
-        logits = backend.model(ids).logits[0, -len(continuation) :].double()
-        logprobs = torch.log_softmax(logits, dim=-1)
+        logits = backend.model(ids).logits[0, -len(continuation) :].float()
+        logprobs = torch.log_softmax(logits, dim=-1).double()
         wanted = torch.tensor(continuation)
         total = float(logprobs.gather(1, wanted.unsqueeze(1)).sum())
         return total, bool((logprobs.argmax(-1) == wanted).all())
@@ -96,6 +99,53 @@ def test_shared_context_batch_equals_per_request_and_reference(smol: Any) -> Non
         assert together.logprob < 0
     # Choices after the first of a shared context reuse its KV cache.
     assert [r.usage.cached_prompt_tokens > 0 for r in batched[:3]] == [False, True, True]
+
+
+@pytest.fixture(scope="module")
+def harness(smol: Any) -> Any:
+    """lm-evaluation-harness's own HFLM on the very model object the backend loaded."""
+    huggingface = pytest.importorskip(
+        "lm_eval.models.huggingface", reason="lm-evaluation-harness not installed (bakeoff[lmeval])"
+    )
+    return huggingface.HFLM(pretrained=smol.model, tokenizer=smol.tokenizer, batch_size=4)
+
+
+def _harness_scores(lm: Any, pairs: list[tuple[str, str]]) -> list[tuple[float, bool]]:
+    from lm_eval.api.instance import Instance
+
+    instances = [
+        Instance("loglikelihood", doc={}, arguments=pair, idx=i) for i, pair in enumerate(pairs)
+    ]
+    return [(float(lp), bool(greedy)) for lp, greedy in lm.loglikelihood(instances)]
+
+
+@pytest.mark.model
+def test_scores_equal_lm_eval_hflm_on_the_same_model(smol: Any, harness: Any) -> None:
+    ours = smol.loglikelihood(REQUESTS)
+    theirs = _harness_scores(harness, [(r.context, r.continuation) for r in REQUESTS])
+    for result, (logprob, greedy) in zip(ours, theirs, strict=True):
+        assert isinstance(result, LoglikelihoodResult)
+        assert result.logprob == pytest.approx(logprob, abs=1e-4)
+        assert result.is_greedy == greedy
+
+
+@pytest.mark.model
+def test_chat_requests_are_rendered_like_the_harness_apply_chat_template(
+    smol: Any, harness: Any
+) -> None:
+    messages = (
+        ChatMessage("system", "The following are multiple choice questions about colours.\n\n"),
+        ChatMessage("user", "What colour is the sky?\nA. green\nB. blue\nAnswer:"),
+    )
+    history = [{"role": m.role, "content": m.content} for m in messages]
+    rendered = harness.apply_chat_template(history, add_generation_prompt=True)
+    assert smol.context_text(chat_request(messages, "B")) == rendered
+    ours = smol.loglikelihood([chat_request(messages, c) for c in ("A", "B")])
+    theirs = _harness_scores(harness, [(rendered, "A"), (rendered, "B")])
+    for result, (logprob, greedy) in zip(ours, theirs, strict=True):
+        assert isinstance(result, LoglikelihoodResult)
+        assert result.logprob == pytest.approx(logprob, abs=1e-4)
+        assert result.is_greedy == greedy
 
 
 @pytest.mark.model
@@ -123,7 +173,7 @@ def test_left_truncation_keeps_the_last_max_length_tokens(smol: Any) -> None:
     torch = short.torch
     with torch.inference_mode():
         logits = short.model(torch.tensor([kept[:-1]])).logits[0, -len(continuation) :]
-        logprobs = torch.log_softmax(logits.double(), dim=-1)
+        logprobs = torch.log_softmax(logits.float(), dim=-1).double()
         expected = float(logprobs.gather(1, torch.tensor(continuation).unsqueeze(1)).sum())
     assert isinstance(result, LoglikelihoodResult)
     assert result.logprob == pytest.approx(expected, abs=1e-4)
@@ -149,7 +199,7 @@ def test_rolling_loglikelihood_sums_the_windows(smol: Any) -> None:
 
 @pytest.mark.model
 def test_greedy_generation_is_deterministic_and_stops(smol: Any) -> None:
-    settings = GenerationSettings(max_tokens=24, stop=("\n",))
+    settings = GenerationSettings(max_tokens=12, stop=("\n",))
     request = GenerateRequest("Write the numbers from one to five: one, two,", settings)
     first, second = smol.generate([request, request])
     assert isinstance(first, GenerationResult)
@@ -225,9 +275,12 @@ def test_registered_and_bad_options_are_one_line_errors(tmp_path: Path) -> None:
         parse_options(ModelSpec.parse(f"hf:{tmp_path},gguf_file=nope.gguf"))
     weights = tmp_path / "model.gguf"
     weights.write_bytes(b"GGUF")
-    options = parse_options(ModelSpec.parse(f"hf:{weights},device=cpu,batch_size=8"))
+    options = parse_options(ModelSpec.parse(f"hf:{weights},device=cpu,batch_size=8,threads=1"))
     assert (options.pretrained, options.gguf_file) == (str(tmp_path.resolve()), "model.gguf")
     assert (options.device, options.batch_size, options.dtype) == ("cpu", 8, "float32")
+    assert options.threads == 1
+    with pytest.raises(ConfigError, match="threads"):
+        parse_options(ModelSpec.parse("hf:some/model,threads=many"))
 
 
 @pytest.mark.model

@@ -100,7 +100,8 @@ def test_winogrande_partial_evaluation_requests(tmp_path: Path) -> None:
 
 def test_winogrande_fewshot_shows_the_filled_sentence(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "winogrande/validation.jsonl", WINO[:1])
-    write_jsonl(tmp_path / "winogrande/train.jsonl", WINO[1:])
+    # The harness draws shots + 1 (it then drops the evaluated document): two train rows.
+    write_jsonl(tmp_path / "winogrande/train.jsonl", WINO[1:] * 2)
     task = build(f"winogrande,data_dir={tmp_path},shots=1")
     request = task.requests(task.samples()[0])[1]
     assert request == LoglikelihoodRequest(

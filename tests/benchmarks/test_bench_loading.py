@@ -91,9 +91,9 @@ def test_bad_options_are_config_errors(tmp_path: Path) -> None:
     write_jsonl(tmp_path / "piqa/train.jsonl", PIQA_ROWS)
     with pytest.raises(ConfigError, match="task 'piqa' has no option shot"):
         build(f"piqa,data_dir={tmp_path},shot=1")
-    with pytest.raises(ConfigError, match="format=chat is not supported"):
-        build(f"piqa,data_dir={tmp_path},format=chat")
-    with pytest.raises(ConfigError, match="shots=3 but the few-shot split has only 2 usable"):
+    with pytest.raises(ConfigError, match="format='html': use one of plain, chat, chat-single"):
+        build(f"piqa,data_dir={tmp_path},format=html")
+    with pytest.raises(ConfigError, match=r"shots=3 needs 3 \+ 1 .* the few-shot split has 2"):
         build(f"piqa,data_dir={tmp_path},shots=3")
     with pytest.raises(ConfigError, match="mmlu: unknown subject astrology"):
         build("mmlu:astrology")
@@ -141,3 +141,10 @@ def test_cli_reports_missing_benchmark_data_on_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "glue-rte: no data: looked for" in lines[0]
     assert not (tmp_path / "b.db").exists() or "Traceback" not in result.stderr
+
+
+def test_duplicate_row_ids_are_a_one_line_data_error(tmp_path: Path) -> None:
+    rows = [{**PIQA_ROWS[0], "id": "same"}, {**PIQA_ROWS[1], "id": "same"}]
+    write_jsonl(tmp_path / "piqa/validation.jsonl", rows)
+    with pytest.raises(DataError, match="piqa: the validation split has two rows with id 'same'"):
+        build(f"piqa,data_dir={tmp_path}")

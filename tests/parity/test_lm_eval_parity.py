@@ -1,17 +1,18 @@
 """Proof that bakeoff's `hf` backend + benchmark tasks score like lm-evaluation-harness.
 
-Both sides load the bundled Gemma 3 270M GGUF through transformers (float32) and score the same
-local documents (../shared/data): LAMBADA, ARC-Easy, MedQA, three MMLU subjects and three
-LegalBench tasks, the first BAKEOFF_PARITY_N documents of each (default 100); set
-BAKEOFF_PARITY_MODEL=smollm2-135m for the smaller bundled model, and
-BAKEOFF_PARITY_LEGAL_SHOTS=K for K LegalBench shots instead of every train row. Per task:
-accuracies within 0.5 point and at least 98% of per-sample predictions identical.
-The harness side is bench/vs_lm_eval.py's task configs; docs/parity.md has the numbers.
+bakeoff's `hf` backend loads the bundled Gemma 3 270M GGUF through transformers (float32); the
+harness's HFLM wraps that same model object; both score the same local documents
+(../shared/data): LAMBADA, ARC-Easy, MedQA, three MMLU subjects and three LegalBench tasks, the
+first BAKEOFF_PARITY_N documents of each (default 100). BAKEOFF_PARITY_MODEL=smollm2-135m for
+the smaller bundled model; BAKEOFF_PARITY_LEGAL_SHOTS=K for K LegalBench shots instead of every
+train row. Per task: accuracies within 0.5 point and at least 98% of per-sample predictions
+identical. The harness side is bench/vs_lm_eval.py's task configs; docs/parity.md has the numbers.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,13 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pytest.skip(f"shared benchmark data not found at {SHARED_DATA}")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from bench.vs_lm_eval import build_tasks, harness_model, resolve_gguf, run_bakeoff, run_harness
+    from bench.vs_lm_eval import (
+        build_tasks,
+        harness_model_on,
+        resolve_gguf,
+        run_bakeoff,
+        run_harness,
+    )
 
     from bakeoff.backends.base import ModelSpec, open_backend
     from bakeoff.core.errors import BakeoffError
@@ -47,9 +54,14 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     except BakeoffError as exc:
         pytest.skip(f"model {MODEL} not available: {exc}")
     ours = open_backend(ModelSpec.parse(f"hf:{folder}/{file_name}"))
+    started = time.perf_counter()
     bakeoff = {t.harness_name: run_bakeoff(ours, t) for t in tasks}
+    print(f"\nbakeoff hf: {time.perf_counter() - started:.0f} s", flush=True)
+    # The harness's HFLM on the very model object bakeoff loaded: same weights, one load.
+    started = time.perf_counter()
+    harness = run_harness(harness_model_on(ours, batch_size=4), tasks, N)
+    print(f"lm-eval hf: {time.perf_counter() - started:.0f} s", flush=True)
     ours.close()
-    harness = run_harness(harness_model(folder, file_name, batch_size=4), tasks, N)
     return {"tasks": {t.harness_name: t for t in tasks}, "bakeoff": bakeoff, "harness": harness}
 
 

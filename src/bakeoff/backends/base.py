@@ -176,6 +176,7 @@ BACKENDS.register("llamacpp", "bakeoff.backends.llamacpp:LlamaCppBackend")
 BACKENDS.register("mock", "bakeoff.backends.mock:MockBackend")
 BACKENDS.register("hf", "bakeoff.backends.hf:HFBackend")
 BACKENDS.register("openai", "bakeoff.backends.openai_compat:OpenAICompatBackend")
+BACKENDS.register("anthropic", "bakeoff.backends.anthropic_messages:AnthropicBackend")
 
 
 def preflight(spec: ModelSpec) -> None:

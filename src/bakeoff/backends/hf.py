@@ -10,19 +10,22 @@ such as Gemma, whose output layer costs more than the rest of the network.
 Options: ``gguf_file`` (a GGUF file inside the directory; transformers dequantizes it),
 ``dtype`` (float32 default, bfloat16, float16), ``device`` (auto, cpu, cuda, cuda:N),
 ``batch_size`` (auto or the number of contexts per forward pass), ``max_length`` (override the
-context window). Targets: a model directory, a GGUF file path, a hub id, or a bundled alias
+context window), ``threads`` (torch's CPU threads for the whole process; default torch's own:
+on a machine shared with other work, fewer threads than cores can be much faster).
+Targets: a model directory, a GGUF file path, a hub id, or a bundled alias
 (``gemma3-270m``, ``smollm2-135m``, ... as for ``llamacpp``).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import importlib
 import inspect
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -47,6 +50,7 @@ from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,
     GenerationResult,
+    JSONValue,
     LoglikelihoodRequest,
     LoglikelihoodResult,
     RequestFailure,
@@ -55,13 +59,14 @@ from bakeoff.core.types import (
     RollingLoglikelihoodResult,
     Usage,
 )
+from bakeoff.tasks.benchmarks._chat import ChatLoglikelihoodRequest, transcript
 
 Tokens = list[int]
 TokenPair = tuple[Tokens, Tokens]
 """(context tokens, continuation tokens), as lm-evaluation-harness's ``_encode_pair`` makes them."""
 
 _DTYPES = ("float32", "bfloat16", "float16")
-_OPTIONS = {"gguf_file", "dtype", "device", "batch_size", "max_length"}
+_OPTIONS = {"gguf_file", "dtype", "device", "batch_size", "max_length", "threads"}
 _DEFAULT_MAX_LENGTH = 2048  # the harness's fallback when neither config nor tokenizer says
 _TOKENIZER_UNSET = 1000000000000000019884624838656  # transformers' "no model_max_length"
 
@@ -76,6 +81,7 @@ class HFOptions:
     device: str
     batch_size: int | None  # None = auto
     max_length: int | None
+    threads: int | None = None  # None = torch's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,7 @@ def parse_options(spec: ModelSpec) -> HFOptions:
         device=device,
         batch_size=_positive_or_auto(spec.options.get("batch_size", "auto"), "batch_size"),
         max_length=_positive_or_auto(spec.options.get("max_length", "auto"), "max_length"),
+        threads=_positive_or_auto(spec.options.get("threads", "auto"), "threads"),
     )
 
 
@@ -185,6 +192,8 @@ class HFBackend(Backend):
         super().__init__(spec)
         self.options = parse_options(spec)
         self.torch = _torch()
+        if self.options.threads is not None:
+            self.torch.set_num_threads(self.options.threads)
         transformers = _transformers()
         self.device = self._pick_device()
         kwargs: dict[str, Any] = {"dtype": getattr(self.torch, self.options.dtype)}
@@ -272,8 +281,19 @@ class HFBackend(Backend):
             expert_count=_int_attr(config, "num_local_experts", "num_experts", "n_routed_experts"),
             expert_used_count=_int_attr(config, "num_experts_per_tok", "moe_topk"),
             has_chat_template=self.has_chat_template,
-            extra={"device": self.device, "load_seconds": round(self.load_seconds, 2)},
+            extra=self._info_extra(config),
         )
+
+    def _info_extra(self, config: Any) -> dict[str, JSONValue]:
+        extra: dict[str, JSONValue] = {
+            "device": self.device,
+            "load_seconds": round(self.load_seconds, 2),
+        }
+        # The guide's KV-cache estimate needs the window of sliding-window layers (Gemma 2/3).
+        window = _int_attr(config, "sliding_window")
+        if window:
+            extra["sliding_window"] = window
+        return extra
 
     def _weights_path(self) -> Path | None:
         if self.options.gguf_file:
@@ -297,6 +317,14 @@ class HFBackend(Backend):
             return list(self.tokenizer.encode(text, add_special_tokens=False))
         return list(self.tokenizer.encode(text))
 
+    def context_text(self, request: LoglikelihoodRequest) -> str:
+        """The text a request is scored after: a chat request's messages rendered with the chat
+        template and a generation prompt (the harness's ``apply_chat_template``), else its
+        plain context."""
+        if isinstance(request, ChatLoglikelihoodRequest) and request.messages:
+            return self.render(request.messages)
+        return request.context
+
     def encode_pair(self, context: str, continuation: str) -> TokenPair:
         if not context:
             cont = list(self.tokenizer.encode(continuation, add_special_tokens=False))
@@ -313,7 +341,7 @@ class HFBackend(Backend):
     # -- log-likelihood ------------------------------------------------------------------------
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[LoglikelihoodOutcome]:
-        pairs = [self.encode_pair(r.context, r.continuation) for r in requests]
+        pairs = [self.encode_pair(self.context_text(r), r.continuation) for r in requests]
         scored = self.score_pairs(pairs)
         out: list[LoglikelihoodOutcome] = []
         for (context, continuation), score in zip(pairs, scored, strict=True):
@@ -371,11 +399,16 @@ class HFBackend(Backend):
                 groups.setdefault(tuple(context), []).append(index)
             else:  # nothing to score; the harness asserts on it
                 results[index] = RequestFailure("the continuation encodes to no tokens")
-        ordered = sorted(groups.items(), key=lambda item: -len(item[0]))
-        for batch in self._batches(ordered):
+        packed = self.packing is not None
+        size = _packed_length(truncated) if packed else _context_length
+        ordered = sorted(groups.items(), key=lambda item: -size(item))
+        for batch in self._batches(ordered, size):
             scores: dict[int, PairScore | RequestFailure]
             try:
-                scores = dict(self._score_batch([list(k) for k, _ in batch], batch, truncated))
+                if packed:
+                    scores = dict(self._score_packed(batch, truncated))
+                else:
+                    scores = dict(self._score_batch([list(k) for k, _ in batch], batch, truncated))
             except RuntimeError as exc:  # out of memory, mostly: fail these, keep the run going
                 reason = f"transformers forward failed: {str(exc).splitlines()[0][:200]}"
                 scores = {i: RequestFailure(reason) for _, members in batch for i in members}
@@ -392,20 +425,23 @@ class HFBackend(Backend):
         continuation = continuation[-self.max_length :]
         return kept[: len(kept) - len(continuation)], continuation
 
-    def _batches(
-        self, groups: list[tuple[tuple[int, ...], list[int]]]
-    ) -> Iterator[list[tuple[tuple[int, ...], list[int]]]]:
-        """Groups (longest context first) in batches whose padded context fits the budget."""
+    def _batches(self, groups: list[Group], size: Callable[[Group], int]) -> Iterator[list[Group]]:
+        """Groups (longest first, by ``size``: the row each becomes) in batches whose padded rows
+        fit the budget and whose padding stays small (a padded token costs a real one)."""
         budget = self._token_budget()
         limit = self.options.batch_size
-        batch: list[tuple[tuple[int, ...], list[int]]] = []
-        for key, members in groups:
-            width = len(batch[0][0]) if batch else len(key)  # padded to the first (longest)
+        batch: list[Group] = []
+        real = 0
+        for group in groups:
+            length = size(group)
+            width = size(batch[0]) if batch else length  # padded to the first (longest)
             full = limit is not None and len(batch) >= limit
-            if batch and (full or (len(batch) + 1) * width > budget):
+            over = (len(batch) + 1) * width > budget
+            if batch and (full or over or _too_padded(len(batch) + 1, width, real + length)):
                 yield batch
-                batch = []
-            batch.append((key, members))
+                batch, real = [], 0
+            batch.append(group)
+            real += length
         if batch:
             yield batch
 
@@ -430,6 +466,125 @@ class HFBackend(Backend):
             return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
         except (ValueError, OSError):
             return 2 << 30
+
+    # -- packed scoring: one forward pass per batch, no KV cache ------------------------------
+
+    @functools.cached_property
+    def packing(self) -> str | None:
+        """How this model takes a custom attention mask: "tensor" (one 4D mask for every layer),
+        "dict" (one per layer type: full and sliding-window attention, as Gemma 2/3), or None
+        (no custom mask: contexts then run once and continuations on copies of the KV cache)."""
+        config = getattr(self.config, "text_config", None) or self.config
+        if getattr(self.config, "_attn_implementation", None) not in ("sdpa", "eager"):
+            return None
+        if getattr(config, "use_bidirectional_attention", False):
+            return None
+        types = set(getattr(config, "layer_types", None) or ["full_attention"])
+        if types == {"full_attention"}:
+            return "tensor"
+        decoder = getattr(self.model, "model", None)
+        try:
+            source = inspect.getsource(type(decoder).forward) if decoder is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        window = _int_attr(config, "sliding_window")
+        if types <= {"full_attention", "sliding_attention"} and window and "dict)" in source:
+            return "dict"
+        return None
+
+    def _score_packed(self, batch: list[Group], pairs: Sequence[TokenPair]) -> dict[int, PairScore]:
+        """Each group as one row: its context, then every continuation but its last token, each
+        continuation attending to the context and to itself only (a tree-shaped attention mask,
+        positions continuing from the context). One forward pass scores the whole batch; the
+        logits are computed only for the tail of each row (last context token onwards)."""
+        torch = self.torch
+        started = time.perf_counter()
+        rows: list[tuple[Tokens, list[int], list[int], list[tuple[int, int]]]] = []
+        for key, members in batch:
+            tokens, positions = list(key), list(range(len(key)))
+            segments = [0] * len(key)
+            branches: list[tuple[int, int]] = []  # (request index, start of its tokens)
+            for number, i in enumerate(members, start=1):
+                tail = pairs[i][1][:-1]
+                branches.append((i, len(tokens)))
+                tokens += tail
+                positions += range(len(key), len(key) + len(tail))
+                segments += [number] * len(tail)
+            rows.append((tokens, positions, segments, branches))
+        width = max(len(r[0]) for r in rows)
+        keep = max(len(r[0]) - len(k) + 1 for r, (k, _) in zip(rows, batch, strict=True))
+        pad = self.prefix_token_id
+
+        def padded(values: list[int], fill: int, row: Tokens) -> list[int]:
+            return [fill] * (width - len(row)) + values
+
+        ids = torch.tensor([padded(r[0], pad, r[0]) for r in rows], device=self.device)
+        position_ids = torch.tensor([padded(r[1], 0, r[0]) for r in rows], device=self.device)
+        segments = torch.tensor([padded(r[2], -1, r[0]) for r in rows], device=self.device)
+        with torch.inference_mode():
+            masks = self._tree_masks(segments, position_ids)
+            output = self.model(
+                input_ids=ids,
+                attention_mask=masks,
+                position_ids=position_ids,
+                use_cache=False,
+                logits_to_keep=keep,
+            )
+            logits = output.logits
+            scored: dict[int, tuple[float, bool]] = {}
+            for r, ((tokens, _, _, branches), (key, _)) in enumerate(zip(rows, batch, strict=True)):
+                offset = keep - len(tokens)  # row index p is logits index p + offset
+                row = torch.log_softmax(logits[r, len(key) - 1 + offset :].float(), dim=-1)
+                base = len(key) - 1  # the last context token predicts every first token
+                best = row.argmax(-1)
+                for i, start in branches:
+                    cont = pairs[i][1]
+                    at = [base] + [start + t for t in range(len(cont) - 1)]
+                    index = torch.tensor([a - base for a in at], device=self.device)
+                    wanted = torch.tensor(cont, device=self.device)
+                    logprob = float(row[index, wanted].double().sum())
+                    scored[i] = (logprob, bool((best[index] == wanted).all()))
+        elapsed = time.perf_counter() - started
+        computed = sum(len(r[0]) for r in rows)
+        out: dict[int, PairScore] = {}
+        for key, members in batch:
+            for position, i in enumerate(members):
+                own = len(pairs[i][1]) - 1 + (len(key) if position == 0 else 0)
+                cached = len(key) if position else 0
+                share = own / computed if computed else 0.0
+                out[i] = PairScore(*scored[i], seconds=elapsed * share, cached_tokens=cached)
+        return out
+
+    def _tree_masks(self, segments: Any, positions: Any) -> Any:
+        """The attention mask(s) of packed rows: a token sees earlier tokens of the context
+        (segment 0) and of its own continuation; padding (segment -1) sees only itself."""
+        torch = self.torch
+        length = segments.shape[1]
+        index = torch.arange(length, device=self.device)
+        causal = index[None, :] <= index[:, None]
+        query, kv = segments[:, :, None], segments[:, None, :]
+        allowed = causal & ((kv == 0) | (kv == query)) & (query >= 0) & (kv >= 0)
+        allowed |= torch.eye(length, dtype=torch.bool, device=self.device) & (query < 0)
+        full = self._as_mask(allowed)
+        if self.packing == "tensor":
+            return full
+        config = getattr(self.config, "text_config", None) or self.config
+        window = int(config.sliding_window)
+        near = (positions[:, :, None] - positions[:, None, :]) < window
+        return {"full_attention": full, "sliding_attention": self._as_mask(allowed & near)}
+
+    def _as_mask(self, allowed: Any) -> Any:
+        """A boolean (batch, query, key) matrix as the model's attention takes it: boolean for
+        SDPA, additive (0 / most negative) for eager attention; one head dimension added."""
+        torch = self.torch
+        mask = allowed[:, None, :, :]
+        if getattr(self.config, "_attn_implementation", None) == "sdpa":
+            return mask
+        dtype = self.model.dtype
+        zero = torch.zeros((), dtype=dtype, device=self.device)
+        return torch.where(mask, zero, torch.finfo(dtype).min)
+
+    # -- KV-cache scoring (models without custom attention masks) ------------------------------
 
     def _score_batch(
         self,
@@ -486,16 +641,22 @@ class HFBackend(Backend):
     def _row_chunks(
         self, rows: list[tuple[int, int]], pairs: Sequence[TokenPair]
     ) -> Iterator[list[tuple[int, int]]]:
-        # Logits are rows x length x vocabulary floats: keep one chunk near 256 MB.
+        """Continuation rows, longest first, in chunks of similar length (little padding) whose
+        logits (rows x length x vocabulary floats) stay near 256 MB."""
         vocab = int(self.model.get_output_embeddings().weight.shape[0])
         limit = max(1, (256 << 20) // (4 * vocab))
+        ordered = sorted(rows, key=lambda row: -len(pairs[row[1]][1]))
         chunk: list[tuple[int, int]] = []
-        for row in rows:
-            width = max([len(pairs[i][1]) - 1 for _, i in chunk] + [len(pairs[row[1]][1]) - 1])
-            if chunk and (len(chunk) + 1) * width > limit:
+        real = 0
+        for row in ordered:
+            length = len(pairs[row[1]][1]) - 1
+            width = len(pairs[chunk[0][1]][1]) - 1 if chunk else length
+            over = (len(chunk) + 1) * width > limit
+            if chunk and (over or _too_padded(len(chunk) + 1, width, real + length)):
                 yield chunk
-                chunk = []
+                chunk, real = [], 0
             chunk.append(row)
+            real += length
         if chunk:
             yield chunk
 
@@ -519,8 +680,8 @@ class HFBackend(Backend):
             [[1] * len(t) + [0] * (width - len(t)) for t in inputs], device=self.device
         )
         groups = torch.tensor([g for g, _ in chunk], device=self.device)
-        # reorder_cache selects rows in place; copy unless this chunk is the only user.
-        rows_cache = cache if len(chunk) == n_rows else copy.deepcopy(cache)
+        # reorder_cache selects rows into the cache; fork it unless this chunk is the only user.
+        rows_cache = cache if len(chunk) == n_rows else _fork_cache(cache)
         rows_cache.reorder_cache(groups)
         positions = lengths[groups].unsqueeze(1) + torch.arange(width, device=self.device)
         output = self.model(
@@ -550,9 +711,7 @@ class HFBackend(Backend):
         if isinstance(prompt, str):
             return prompt
         if not self.has_chat_template:
-            from bakeoff.backends.llamacpp import plain_transcript
-
-            return plain_transcript(prompt)
+            return transcript(prompt)
         messages = [{"role": m.role, "content": m.content} for m in prompt]
         text: str = self.tokenizer.apply_chat_template(
             messages, tokenize=False, add_generation_prompt=True
@@ -612,6 +771,54 @@ class HFBackend(Backend):
         if new and (new[-1] == eos or len(new) < max_tokens):
             return text, "stop"
         return text, "length"
+
+
+Group = tuple[tuple[int, ...], list[int]]
+"""A context's tokens and the indices of the requests scored after it."""
+
+
+def _context_length(group: Group) -> int:
+    return len(group[0])
+
+
+def _packed_length(pairs: Sequence[TokenPair]) -> Callable[[Group], int]:
+    """The length of a group's packed row: its context and all continuation tokens but each
+    continuation's last."""
+
+    def size(group: Group) -> int:
+        return len(group[0]) + sum(len(pairs[i][1]) - 1 for i in group[1])
+
+    return size
+
+
+PAD_ALLOWANCE = 64
+"""Padding tokens a batch may always carry: one more forward pass costs about that much (every
+pass reads all the weights; measured ~40 tokens' worth for SmolLM2 on CPU, more on a GPU)."""
+
+
+def _too_padded(rows: int, width: int, real: int) -> bool:
+    """Whether ``rows`` rows padded to ``width`` (``real`` tokens in all) waste too much: more
+    padding than PAD_ALLOWANCE tokens and than a quarter of the real tokens."""
+    padding = rows * width - real
+    return padding > max(PAD_ALLOWANCE, 0.25 * real)
+
+
+def _fork_cache(cache: Any) -> Any:
+    """A cache whose layers can be reordered and extended without touching ``cache``.
+
+    transformers' dynamic cache layers never modify their tensors in place (``reorder_cache``
+    index-selects, ``update`` concatenates, both assign new tensors), so copying the container
+    and its layer objects is enough; a deep copy would copy every context's keys and values
+    once per chunk. Caches of another layout are deep-copied.
+    """
+    layers = getattr(cache, "layers", None)
+    if not isinstance(layers, list) or not all(
+        type(layer).__name__.startswith("Dynamic") for layer in layers
+    ):
+        return copy.deepcopy(cache)
+    fork = copy.copy(cache)
+    fork.layers = [copy.copy(layer) for layer in layers]
+    return fork
 
 
 def _int_attr(config: Any, *names: str) -> int | None:

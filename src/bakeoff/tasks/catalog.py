@@ -77,6 +77,7 @@ register_suite("guide", (*SUITES["glue"], *SUITES["superglue"], "lambada", "lega
 # Benchmark aggregations (balanced_acc, macro_f1, pearson, ...) must exist wherever stored
 # results are aggregated, including reports that never build a task.
 import bakeoff.tasks.benchmarks._metrics  # noqa: E402, F401
+from bakeoff.tasks import multilingual as _multilingual  # noqa: E402, F401  (languages_served)
 from bakeoff.tasks import safety as _safety  # noqa: E402, F401  (BBQ, XSTest aggregations)
 
 

@@ -44,7 +44,7 @@ from bakeoff.core.types import (
     Sample,
 )
 from bakeoff.scoring.text import first_line
-from bakeoff.tasks.base import MetricSpec, SampleScore, Task
+from bakeoff.tasks.base import FloatArray, MetricSpec, SampleScore, Task, register_aggregation
 from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_split
 from bakeoff.tasks.generic import (
     ACC,
@@ -107,6 +107,50 @@ BELEBELE_DEFAULT_LANGS = (
 )
 
 
+DEFAULT_SERVED = 0.6
+"""Default accuracy a language must credibly reach to count as served (``served=`` option)."""
+
+
+def served_count(values: FloatArray) -> float:
+    """Columns (correct 0/1, language index, threshold): how many languages are *served*.
+
+    A language is served when the lower end of the 95% Wilson interval of its accuracy reaches
+    the threshold, so a handful of lucky answers never counts (the same rule as
+    :func:`languages_served`, over the stored per-sample inputs, so the report can bootstrap it).
+    """
+    if not len(values):
+        return float("nan")
+    from bakeoff.stats import wilson_interval  # scipy: imported only when aggregating
+
+    threshold = float(values[0, 2])
+    served = 0
+    for language in np.unique(values[:, 1]):
+        hits = values[values[:, 1] == language, 0]
+        if wilson_interval(int(np.sum(hits)), len(hits)).low >= threshold:
+            served += 1
+    return float(served)
+
+
+register_aggregation("languages_served", served_count)
+
+
+def served_metric(threshold: float) -> MetricSpec:
+    return MetricSpec(f"languages_served_{threshold * 100:g}pct", aggregation="languages_served")
+
+
+def float_option(options: Mapping[str, str], name: str, default: float) -> float:
+    raw = options.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"option {name}={raw!r} must be a number") from None
+    if not 0.0 < value < 1.0:
+        raise ConfigError(f"option {name}={raw} must be an accuracy between 0 and 1, e.g. 0.6")
+    return value
+
+
 def parse_languages(options: Mapping[str, str], known: Sequence[str], task: str) -> list[str]:
     """``langs=a+b+c`` (``+`` because ``,`` separates task options); default: all ``known``."""
     raw = options.get("langs", "").strip()
@@ -147,15 +191,27 @@ class LanguageChoiceTask(Task):
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
-        reject_unknown_options(self.name, options, {"langs", "n", "data_dir", "name"})
+        reject_unknown_options(self.name, options, {"langs", "n", "data_dir", "name", "served"})
         if arg:
             raise ConfigError(f"task '{self.name}' takes no ':argument' (use langs=...)")
         self.languages = parse_languages(options, self.known_languages(options), self.name)
         self.n = int_option(options, "n", 0, minimum=0)
         self.data_dir = options.get("data_dir") or None
+        self.served_threshold = float_option(options, "served", DEFAULT_SERVED)
+        self.served = served_metric(self.served_threshold)
+        self.metrics = (*type(self).metrics, self.served)
         if options.get("name"):
             self.name = options["name"]
+        self.source_line = (
+            f"{type(self).source}. {self.served.name}: of the {len(self.languages)} languages "
+            f"run, those whose accuracy has a 95% Wilson lower bound of at least "
+            f"{self.served_threshold:.0%}"
+        )
         self._samples = interleave({lang: self._load(lang) for lang in self.languages})
+
+    def manifest(self) -> dict[str, JSONValue]:
+        # The source line states this configuration's choices (detector, scorer, baseline...).
+        return {**super().manifest(), "source": self.source_line}
 
     def known_languages(self, options: Mapping[str, str]) -> tuple[str, ...]:
         return self.languages_known
@@ -204,9 +260,11 @@ class LanguageChoiceTask(Task):
         pred = int(np.argmax(logprobs))
         lengths = [max(len(c), 1) for c in sample.choices]
         pred_norm = int(np.argmax([lp / n for lp, n in zip(logprobs, lengths, strict=True)]))
-        inputs = {"acc": (float(pred == gold),)}
+        inputs: dict[str, tuple[float, ...]] = {"acc": (float(pred == gold),)}
         if any(m.name == "acc_norm" for m in self.metrics):
             inputs["acc_norm"] = (float(pred_norm == gold),)
+        language = self.languages.index(str(sample.metadata["language"]))
+        inputs[self.served.name] = (float(pred == gold), float(language), self.served_threshold)
         return SampleScore(
             metric_inputs=inputs,
             prediction=sample.choices[pred],
@@ -224,6 +282,7 @@ class LanguageChoiceTask(Task):
             "n": self.n,
             "split": self.eval_split,
             "reference": self.reference,
+            "served_threshold": self.served_threshold,
         }
         if self.data_dir:
             out["data_dir"] = self.data_dir
@@ -358,7 +417,10 @@ class ScriptCopyProbe(GenerationTask):
     version = "1"
     family = "multilingual"
     description = "SYNTHETIC probe: copy random strings in 12 writing systems (exact match)."
-    source = "generated by bakeoff (synthetic; no external data, no translations)"
+    source = (
+        "SYNTHETIC: random letter groups generated by bakeoff (seeded; no external data, no "
+        "translations, no real words); tests handling of each script, not language knowledge"
+    )
     settings = GenerationSettings(max_tokens=48, stop=("\n",))
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:

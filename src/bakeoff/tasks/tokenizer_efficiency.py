@@ -20,15 +20,25 @@ Corpora (the ``:PATH`` argument):
 * none: XCOPA (11 languages, translations of the same COPA items), read from ``data_dir=`` or
   ``$BAKEOFF_DATA_DIR/xcopa`` (or hub ``cambridgeltl/xcopa``); one item's text is
   ``premise + " " + choice1 + " " + choice2``, aligned across languages by XCOPA's ``idx``.
+  English is COPA's own test split, which XCOPA translated item for item (same ``idx``): from
+  ``super_glue/copa/test.jsonl`` or ``copa/test.jsonl`` under the data folder, or hub
+  ``aps/super_glue`` (config ``copa``). By default English joins when it can be found; asked for
+  explicitly (``langs=en+...``) it must be.
 * a directory of ``LANG.txt`` files, one sentence per line, line N of every file a translation of
   the same sentence (FLORES-200 ``devtest`` files renamed, for example).
 
-Baseline for the relative figure: ``baseline=LANG``. Default ``en`` when the corpus has it; XCOPA
-has no English, so its default baseline is Italian (``it``), the highest-resource language in the
-set (a corpus with neither takes its first language alphabetically) — say ``baseline=``
-explicitly, or add an ``en.txt`` aligned with the other files, to compare with English. Words
-are whitespace-separated; for scripts written without spaces (Chinese, Thai,
-Japanese) tokens per word is not reported (``whitespace_words: false`` in the sample metadata).
+Baseline for the relative figure (``baseline=LANG``): English when the corpus has it. Without
+English (XCOPA offline, with no COPA copy) the default is Italian (``it``), the highest-resource
+language in XCOPA (a corpus with neither takes its first language alphabetically); the metric
+is then named ``tokens_vs_it``, so no table can pass it off as a comparison with English.
+
+Per sample (one language, one item) the task asks for the rolling log-likelihood of the text
+and, outside the baseline language, of the baseline's text of the same item, and stores
+``tokens_vs_<baseline>`` = tokens(language, item) / tokens(baseline, item) — the primary metric,
+whose per-language means (the report's breakdown by ``language``) are the tokenization premium —
+plus tokens per character, tokens per whitespace word and bits per byte. Words are
+whitespace-separated; for scripts written without spaces (Chinese, Thai, Japanese) tokens per
+word is not reported (``whitespace_words: false`` in the sample metadata).
 """
 
 from __future__ import annotations
@@ -90,6 +100,23 @@ def load_xcopa_corpus(
     return corpus
 
 
+def load_copa_english(data_dir: str | None, split: str = "test") -> dict[str, str]:
+    """COPA's English items (the source XCOPA translated), keyed by ``idx`` like XCOPA's."""
+    source = SplitSource(
+        "tokenizer-efficiency [copa en]",
+        (f"super_glue/copa/{split}", f"copa/{split}"),
+        HubSplit("aps/super_glue", "copa", split),
+    )
+    rows = load_split(source, data_dir)
+    try:
+        return {
+            str(row.get("idx", i)): f"{row['premise']} {row['choice1']} {row['choice2']}"
+            for i, row in enumerate(rows)
+        }
+    except KeyError as exc:
+        raise DataError(f"copa [en]: rows lack the field {exc}") from None
+
+
 def load_text_corpus(directory: Path) -> ParallelCorpus:
     """``LANG.txt`` files, one sentence per line, aligned by line number."""
     files = sorted(directory.glob("*.txt"))
@@ -117,13 +144,16 @@ def text_units(text: str, language: str) -> tuple[int, int | None, int]:
 
 class TokenizerEfficiency(Task):
     name = "tokenizer-efficiency"
-    version = "1"
+    version = "2"
     kind = RequestKind.LOGLIKELIHOOD_ROLLING
     family = "multilingual"
-    metrics = (TOKENS_PER_CHAR, TOKENS_PER_WORD, BITS_PER_BYTE)
+    metrics: tuple[MetricSpec, ...] = (TOKENS_PER_CHAR, TOKENS_PER_WORD, BITS_PER_BYTE)
     primary_metric = "tokens_per_char"
     description = "Tokens per character/word and bits per byte per language of a parallel corpus."
-    source = "XCOPA (cambridgeltl/xcopa, CC BY 4.0) by default, or the parallel corpus given"
+    source = (
+        "XCOPA (cambridgeltl/xcopa, CC BY 4.0) with COPA's English when found (BSD-2-Clause), "
+        "or the parallel corpus given"
+    )
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
@@ -141,7 +171,32 @@ class TokenizerEfficiency(Task):
             )
         if options.get("name"):
             self.name = options["name"]
-        self._samples = interleave({lang: self._lang_samples(lang, corpus) for lang in corpus})
+        self.relative_metric = f"tokens_vs_{self.baseline}"
+        self.metrics = (
+            MetricSpec(self.relative_metric, higher_is_better=False),
+            TOKENS_PER_CHAR,
+            TOKENS_PER_WORD,
+            BITS_PER_BYTE,
+        )
+        self.primary_metric = self.relative_metric
+        corpus_name = self.path or "XCOPA (cambridgeltl/xcopa, CC BY 4.0)"
+        if not self.path and "en" in corpus:
+            corpus_name += " with COPA's English test items (BSD-2-Clause)"
+        relative = f"{self.relative_metric} = tokens per item / tokens of the same item in "
+        relative += self.baseline
+        if self.baseline != "en":
+            relative += " (no English in this corpus" + (
+                ": COPA's English test split was not found)" if not self.path else ")"
+            )
+        self.source_line = f"{corpus_name}; {relative}; counts by each model's own tokenizer"
+        self._baseline_texts = corpus[self.baseline]
+        # Baseline first in every round, so that a --limit keeps it beside the others.
+        order = [self.baseline, *(lang for lang in self.languages if lang != self.baseline)]
+        self._samples = interleave({lang: self._lang_samples(lang, corpus) for lang in order})
+
+    def manifest(self) -> dict[str, JSONValue]:
+        # The source line states this configuration's choices (detector, scorer, baseline...).
+        return {**super().manifest(), "source": self.source_line}
 
     def _corpus(self, options: Mapping[str, str]) -> ParallelCorpus:
         if self.path:
@@ -151,8 +206,17 @@ class TokenizerEfficiency(Task):
             corpus = load_text_corpus(directory)
             languages = parse_languages(options, tuple(sorted(corpus)), self.name)
             return {lang: corpus[lang] for lang in languages}
-        languages = parse_languages(options, tuple(XCOPA_CONNECTORS), self.name)
-        return load_xcopa_corpus(languages, self.data_dir)
+        known = ("en", *XCOPA_CONNECTORS)
+        languages = parse_languages(options, known, self.name)
+        explicit = bool(options.get("langs", "").strip())
+        corpus = load_xcopa_corpus([lang for lang in languages if lang != "en"], self.data_dir)
+        if "en" in languages:
+            try:
+                corpus["en"] = load_copa_english(self.data_dir)
+            except DataError:
+                if explicit:
+                    raise
+        return corpus
 
     def _lang_samples(self, language: str, corpus: ParallelCorpus) -> list[Sample]:
         items = list(corpus[language].items())
@@ -167,7 +231,12 @@ class TokenizerEfficiency(Task):
                 "words": words,
                 "bytes": n_bytes,
                 "whitespace_words": words is not None,
+                "baseline": self.baseline,
             }
+            if language != self.baseline and item not in self._baseline_texts:
+                raise DataError(
+                    f"{self.name}: item {item} of '{language}' has no '{self.baseline}' version"
+                )
             samples.append(Sample(f"{language}-{item}", text, "", metadata=metadata))
         return samples
 
@@ -176,29 +245,46 @@ class TokenizerEfficiency(Task):
 
     def requests(self, sample: Sample) -> list[Request]:
         assert isinstance(sample.input, str)
-        return [RollingLoglikelihoodRequest(sample.input)]
+        own: list[Request] = [RollingLoglikelihoodRequest(sample.input)]
+        if sample.metadata["language"] == self.baseline:
+            return own
+        baseline_text = self._baseline_texts[str(sample.metadata["item"])]
+        return [*own, RollingLoglikelihoodRequest(baseline_text)]
 
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
-        result = results[0]
-        if not isinstance(result, RollingLoglikelihoodResult):
-            raise TypeError("expected a rolling log-likelihood result")
+        for result in results:
+            if not isinstance(result, RollingLoglikelihoodResult):
+                raise TypeError("expected rolling log-likelihood results")
+        own = results[0]
+        assert isinstance(own, RollingLoglikelihoodResult)
+        base = results[1] if len(results) > 1 else own
+        assert isinstance(base, RollingLoglikelihoodResult)
         chars = int(sample.metadata["chars"])
         words = sample.metadata.get("words")
         inputs: dict[str, tuple[float, ...]] = {
-            "tokens_per_char": (result.n_tokens / chars,),
-            "bits_per_byte": (result.logprob, float(sample.metadata["bytes"])),
+            "tokens_per_char": (own.n_tokens / chars,),
+            "bits_per_byte": (own.logprob, float(sample.metadata["bytes"])),
         }
+        if base.n_tokens:
+            inputs[self.relative_metric] = (own.n_tokens / base.n_tokens,)
         if words:
-            inputs["tokens_per_word"] = (result.n_tokens / int(words),)
+            inputs["tokens_per_word"] = (own.n_tokens / int(words),)
         return SampleScore(
             metric_inputs=inputs,
-            prediction=f"{result.n_tokens} tokens",
+            prediction=f"{own.n_tokens} tokens ({base.n_tokens} in {self.baseline})",
             target="",
-            details={"n_tokens": result.n_tokens, "logprob": result.logprob},
+            details={
+                "n_tokens": own.n_tokens,
+                "baseline_tokens": base.n_tokens,
+                "logprob": own.logprob,
+            },
         )
 
     def prompt_template(self) -> str:
-        return "rolling log-likelihood of each text; n_tokens excludes special tokens"
+        return (
+            "rolling log-likelihood of each text and of its baseline version; n_tokens excludes "
+            "special tokens"
+        )
 
     def config(self) -> dict[str, JSONValue]:
         out: dict[str, JSONValue] = {

@@ -12,7 +12,9 @@ evaluated and which one feeds the few-shot examples, and turns one data row into
 * ``f1``/``mcc``/``balanced_acc``/``macro_f1``: per-sample (pred, gold) aggregated over the corpus.
 
 Options every benchmark takes: ``shots`` (default: the harness's), ``seed`` (few-shot draw,
-default 1234 as the harness's), ``data_dir`` (see _loading.py), ``format`` (``plain`` only).
+default 1234 as the harness's), ``data_dir`` (see _loading.py), ``format`` (``plain``, the
+harness's default; ``chat``, its ``--apply_chat_template`` with multi-turn shots;
+``chat-singleturn``, with ``--fewshot_as_multiturn false``; see _fewshot.py and _chat.py).
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ from bakeoff.core.types import (
 )
 from bakeoff.tasks.base import MetricSpec, SampleScore, Task
 from bakeoff.tasks.benchmarks import _metrics  # noqa: F401 - registers the aggregations
-from bakeoff.tasks.benchmarks._fewshot import Doc, Sampler, pick_shots, plain_context
+from bakeoff.tasks.benchmarks._chat import chat_request
+from bakeoff.tasks.benchmarks._fewshot import (
+    FORMATS,
+    Doc,
+    Format,
+    Sampler,
+    ShotDraw,
+    chat_messages,
+    plain_context,
+)
 from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_split
 from bakeoff.tasks.generic import ACC, int_option
 from bakeoff.tasks.generic import reject_unknown_options as _reject
@@ -44,11 +55,6 @@ BALANCED_ACC = MetricSpec("balanced_acc", aggregation="balanced_acc", scale=100.
 MACRO_F1 = MetricSpec("f1", aggregation="macro_f1", scale=100.0)
 
 COMMON_OPTIONS = frozenset({"shots", "seed", "data_dir", "format", "name"})
-_CHAT_NOTE = (
-    "format=chat is not supported for log-likelihood benchmarks: scoring needs the chat template "
-    "rendered by the model's tokenizer inside the backend (see docs/benchmarks.md); use "
-    "format=plain"
-)
 
 
 class BenchmarkTask(Task):
@@ -72,13 +78,20 @@ class BenchmarkTask(Task):
     sampler: ClassVar[Sampler] = "random"
     target_delimiter: ClassVar[str] = " "
     default_shots: ClassVar[int] = 0
+    shots_exclude_doc: ClassVar[bool] = False
+    """The harness hands the evaluated document to its few-shot sampler (its YAML's
+    ``fewshot_split`` equals its ``test_split``, both unset included): k + 1 drawn, doc dropped."""
     extra_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
         _reject(self.name, options, set(COMMON_OPTIONS | self.extra_options))
-        if options.get("format", "plain") != "plain":
-            raise ConfigError(f"task '{self.name}': {_CHAT_NOTE}")
+        fmt = options.get("format", "plain")
+        if fmt not in FORMATS:
+            raise ConfigError(
+                f"task '{self.name}': format={fmt!r}: use one of {', '.join(FORMATS)}"
+            )
+        self.format: Format = fmt
         self.data_dir = options.get("data_dir") or None
         self.shots = int_option(options, "shots", self.default_shots)
         self.seed = int_option(options, "seed", 1234)
@@ -118,20 +131,31 @@ class BenchmarkTask(Task):
                 ) from None
         if is_eval and not docs:
             raise DataError(f"{self.name}: the {split} split is empty")
+        if is_eval:
+            check_unique_ids(self.name, split, docs)
         return docs
 
     def _build(self) -> list[Sample]:
         docs = self.load_docs(self.eval_split, is_eval=True)
-        pool = self.load_docs(self.fewshot_split, is_eval=False) if self.shots else []
-        return [
-            self.make_sample(doc, pick_shots(pool, self.shots, self.seed, doc, self.sampler))
-            for doc in docs
-        ]
+        pool: Sequence[Doc] = []
+        if self.shots:
+            same = self.fewshot_split == self.eval_split
+            pool = docs if same else self.load_docs(self.fewshot_split, is_eval=False)
+        return self.samples_for(docs, pool, self.shots)
+
+    def samples_for(self, docs: Sequence[Doc], pool: Sequence[Doc], k: int) -> list[Sample]:
+        """Samples of ``docs`` in order, shots drawn from ``pool`` (one harness sampler)."""
+        draw = ShotDraw(pool, k, self.seed, self.sampler, exclude_doc=self.shots_exclude_doc)
+        return [self.make_sample(doc, draw.pick(doc)) for doc in docs]
 
     def make_sample(self, doc: Doc, shots: Sequence[Doc]) -> Sample:
-        context = plain_context(doc, shots, self.target_delimiter)
         metadata: dict[str, JSONValue] = {**doc.metadata, "shot_ids": [s.id for s in shots]}
-        return Sample(doc.id, context, doc.gold, doc.choices, metadata)
+        if self.format == "plain":
+            context = plain_context(doc, shots, self.target_delimiter)
+            return Sample(doc.id, context, doc.gold, doc.choices, metadata)
+        turns = [(s.text, s.answer()) for s in shots]
+        messages = chat_messages(doc.description, turns, doc.text, self.format)
+        return Sample(doc.id, messages, doc.gold, doc.choices, metadata)
 
     def samples(self) -> Sequence[Sample]:
         return self._samples
@@ -139,11 +163,17 @@ class BenchmarkTask(Task):
     # -- requests and scoring -----------------------------------------------------------------
 
     def continuation(self, choice: str) -> str:
-        return self.target_delimiter + choice
+        # The harness drops the target delimiter when it applies a chat template.
+        return (self.target_delimiter if self.format == "plain" else "") + choice
+
+    def request(self, sample: Sample, continuation: str) -> LoglikelihoodRequest:
+        """One request on the sample's prompt: plain text, or chat messages for the backend."""
+        if isinstance(sample.input, str):
+            return LoglikelihoodRequest(sample.input, continuation)
+        return chat_request(sample.input, continuation)
 
     def requests(self, sample: Sample) -> list[Request]:
-        assert isinstance(sample.input, str)
-        return [LoglikelihoodRequest(sample.input, self.continuation(c)) for c in sample.choices]
+        return [self.request(sample, self.continuation(c)) for c in sample.choices]
 
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
         logprobs = [_logprob(r) for r in results]
@@ -177,7 +207,12 @@ class BenchmarkTask(Task):
     # -- identity -----------------------------------------------------------------------------
 
     def prompt_template(self) -> str:
-        return f"{self.template}|{self.target_delimiter!r}+choice|shots joined by '\\n\\n'"
+        layout = (
+            f"{self.target_delimiter!r}+choice|shots joined by '\\n\\n'"
+            if self.format == "plain"
+            else f"{self.format}: system=description, shots as turns, choice without delimiter"
+        )
+        return f"{self.template}|{layout}"
 
     def config(self) -> dict[str, JSONValue]:
         out: dict[str, JSONValue] = {
@@ -186,12 +221,38 @@ class BenchmarkTask(Task):
             "sampler": self.sampler,
             "eval_split": self.eval_split,
             "fewshot_split": self.fewshot_split,
-            "format": "plain",
+            "format": self.format,
             "reference": self.reference,
         }
         if self.data_dir:
             out["data_dir"] = self.data_dir
         return out
+
+    def manifest(self) -> dict[str, JSONValue]:
+        """Task.manifest plus the benchmark's metadata: license, splits, reference, hub id."""
+        out = super().manifest()
+        out["license"] = self.license
+        out["reference"] = self.reference
+        out["splits"] = {"eval": self.eval_split, "fewshot": self.fewshot_split}
+        out["hub"] = (
+            f"{self.hub_path}{':' + self.hub_name if self.hub_name else ''}"
+            if self.hub_path
+            else None
+        )
+        out["format"] = self.format
+        return out
+
+
+def check_unique_ids(task: str, split: str, docs: Sequence[Doc]) -> None:
+    """Sample ids key the stored results: two rows with one ``idx``/``id`` are a data error."""
+    seen: set[str] = set()
+    for doc in docs:
+        if doc.id in seen:
+            raise DataError(
+                f"{task}: the {split} split has two rows with id {doc.id.split('-', 1)[-1]!r} "
+                "(ids come from the rows' idx/id column; make them unique or drop the column)"
+            )
+        seen.add(doc.id)
 
 
 def argmax(values: Sequence[float]) -> int:

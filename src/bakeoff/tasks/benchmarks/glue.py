@@ -31,6 +31,7 @@ class GlueTask(BenchmarkTask):
 
     version = "1"
     hub_path = "nyu-mll/glue"
+    shots_exclude_doc = True  # the harness YAML sets no test_split
     source = GLUE_SOURCE
     license = GLUE_LICENSE
     config_name: ClassVar[str]

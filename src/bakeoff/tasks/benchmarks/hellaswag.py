@@ -30,6 +30,7 @@ def preprocess(text: str) -> str:
 class HellaSwag(BenchmarkTask):
     name = "hellaswag"
     version = "1"
+    shots_exclude_doc = True  # the harness YAML sets no test_split
     description = "HellaSwag: commonsense sentence completion (acc, acc_norm)."
     source = "HellaSwag (Zellers et al. 2019), Rowan/hellaswag"
     license = "MIT"

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from bakeoff.core.types import LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
+from bakeoff.core.types import LoglikelihoodResult, Request, Result, Sample
 from bakeoff.tasks.base import MetricSpec, SampleScore
 from bakeoff.tasks.benchmarks._base import BenchmarkTask
 from bakeoff.tasks.benchmarks._fewshot import Doc
@@ -48,8 +48,8 @@ class LambadaOpenAI(BenchmarkTask):
         return Doc(f"{split}-{index}", " ".join(words[:-1]), (" " + words[-1],), 0)
 
     def requests(self, sample: Sample) -> list[Request]:
-        assert isinstance(sample.input, str)
-        return [LoglikelihoodRequest(sample.input, sample.choices[0])]
+        # output_type loglikelihood: the target keeps its space, in chat format too.
+        return [self.request(sample, sample.choices[0])]
 
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
         result = results[0]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.types import JSONValue, Sample
 from bakeoff.tasks.benchmarks._base import BALANCED_ACC, BenchmarkTask
-from bakeoff.tasks.benchmarks._fewshot import Doc, pick_shots
+from bakeoff.tasks.benchmarks._fewshot import Doc, round_robin
 from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_split
 from bakeoff.tasks.generic import ACC
 
@@ -138,14 +138,13 @@ class LegalBench(BenchmarkTask):
         return make.docs(test_rows, "test"), make.docs(train_rows, "train")
 
     def _build(self) -> list[Sample]:
-        samples = []
+        per_task = []
         for group, task in enumerate(self.tasks):
             docs, pool = self.task_docs(task, group)
             k = len(pool) if self.all_shots else self.shots
-            for doc in docs:
-                shots = pick_shots(pool, k, self.seed, doc, self.sampler)
-                samples.append(self.make_sample(doc, shots))
-        return samples
+            per_task.append(self.samples_for(docs, pool, k))
+        # Interleaved, so that --limit N (the first N samples) covers every task of the subset.
+        return round_robin(per_task)
 
     def metric_inputs(
         self, pred: int, pred_norm: int, gold: int, sample: Sample

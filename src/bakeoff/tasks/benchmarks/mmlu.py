@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.types import Sample
 from bakeoff.tasks.benchmarks._base import BenchmarkTask, as_int
-from bakeoff.tasks.benchmarks._fewshot import Doc, pick_shots
+from bakeoff.tasks.benchmarks._fewshot import Doc, round_robin
 from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_split
 from bakeoff.tasks.generic import ACC
 
@@ -151,14 +151,12 @@ class Mmlu(BenchmarkTask):
         raise NotImplementedError
 
     def _build(self) -> list[Sample]:
-        samples: list[Sample] = []
+        per_subject: list[list[Sample]] = []
         for subject in self.subjects:
             docs = self.subject_docs(subject, self.eval_split, is_eval=True)
             pool = (
                 self.subject_docs(subject, self.fewshot_split, is_eval=False) if self.shots else []
             )
-            samples.extend(
-                self.make_sample(doc, pick_shots(pool, self.shots, self.seed, doc, self.sampler))
-                for doc in docs
-            )
-        return samples
+            per_subject.append(self.samples_for(docs, pool, self.shots))
+        # Interleaved, so that --limit N (the first N samples) covers every subject.
+        return round_robin(per_subject)

@@ -15,6 +15,7 @@ from bakeoff.tasks.generic import ACC, ACC_NORM
 class Piqa(BenchmarkTask):
     name = "piqa"
     version = "1"
+    shots_exclude_doc = True  # the harness YAML sets no test_split
     description = "PIQA: physical commonsense, pick the better solution (acc, acc_norm)."
     source = "PIQA (Bisk et al. 2020), baber/piqa"
     license = "AFL-3.0"

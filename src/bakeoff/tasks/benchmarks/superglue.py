@@ -40,6 +40,7 @@ SUPERGLUE_LICENSE = (
 class SuperGlueTask(BenchmarkTask):
     version = "1"
     hub_path = "aps/super_glue"
+    shots_exclude_doc = True  # the harness YAML sets no test_split
     source = SUPERGLUE_SOURCE
     license = SUPERGLUE_LICENSE
     config_name: ClassVar[str]

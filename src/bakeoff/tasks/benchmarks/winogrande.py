@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from bakeoff.core.types import LoglikelihoodRequest, Request, Sample
+from bakeoff.core.types import ChatMessage, LoglikelihoodRequest, Request, Sample
 from bakeoff.tasks.benchmarks._base import BenchmarkTask, row_id
-from bakeoff.tasks.benchmarks._fewshot import Doc
+from bakeoff.tasks.benchmarks._chat import chat_request
+from bakeoff.tasks.benchmarks._fewshot import Doc, chat_messages
 from bakeoff.tasks.benchmarks._loading import Row
 from bakeoff.tasks.generic import ACC
 
@@ -22,6 +23,7 @@ from bakeoff.tasks.generic import ACC
 class WinoGrande(BenchmarkTask):
     name = "winogrande"
     version = "1"
+    shots_exclude_doc = True  # the harness YAML sets no test_split
     description = "WinoGrande: pronoun resolution by partial evaluation (acc)."
     source = "WinoGrande (Sakaguchi et al. 2020), allenai/winogrande winogrande_xl"
     license = "CC BY 4.0"
@@ -47,15 +49,28 @@ class WinoGrande(BenchmarkTask):
         return Doc(row_id(row, index, split), "", contexts, gold, metadata={"suffix": suffix})
 
     def make_sample(self, doc: Doc, shots: Sequence[Doc]) -> Sample:
-        prefix = doc.description + "".join(
-            f"{s.answer()}{self.target_delimiter}{s.metadata['suffix']}\n\n" for s in shots
-        )
         metadata = {**doc.metadata, "shot_ids": [s.id for s in shots]}
-        return Sample(doc.id, prefix, doc.gold, doc.choices, metadata)
+        if self.format == "plain":
+            prefix = doc.description + "".join(
+                f"{s.answer()}{self.target_delimiter}{s.metadata['suffix']}\n\n" for s in shots
+            )
+            return Sample(doc.id, prefix, doc.gold, doc.choices, metadata)
+        # Chat: the shared turns are kept; requests() appends each option's context as the last
+        # user turn (the harness's multiple_input_context).
+        turns = [(s.answer(), str(s.metadata["suffix"])) for s in shots]
+        messages = chat_messages(doc.description, turns, "", self.format)
+        return Sample(doc.id, messages, doc.gold, doc.choices, metadata)
 
     def requests(self, sample: Sample) -> list[Request]:
-        assert isinstance(sample.input, str)
-        continuation = self.target_delimiter + str(sample.metadata["suffix"])
+        suffix = str(sample.metadata["suffix"])
+        if isinstance(sample.input, str):
+            continuation = self.target_delimiter + suffix
+            return [
+                LoglikelihoodRequest(sample.input + context, continuation)
+                for context in sample.choices
+            ]
+        *head, last = sample.input  # the last user turn holds the shots (single-turn) or ""
         return [
-            LoglikelihoodRequest(sample.input + context, continuation) for context in sample.choices
+            chat_request((*head, ChatMessage("user", last.content + context)), suffix)
+            for context in sample.choices
         ]
