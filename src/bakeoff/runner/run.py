@@ -2,23 +2,43 @@
 
 Resume is exact because (1) sample ids are stable, (2) only samples without an "ok" result are
 sent, and (3) a chunk's records are committed in one transaction: a kill between commits loses
-at most the chunk in flight, which is then recomputed; it never leaves half a chunk or a duplicate.
+at most the chunks in flight, which are then recomputed; it never leaves half a chunk or a
+duplicate.
+
+API backends get several chunks in flight at once (see executor.py), so ``concurrency``
+requests stay on the wire; chunks are stored as they complete, in any order. Their responses go
+to the request cache (cache.py) with the chunk, so work that was paid for is never paid twice,
+and the ``--max-cost`` budget (budget.py) is checked before each chunk is sent.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from bakeoff.backends._api import ApiBackend
 from bakeoff.backends.base import Backend, ModelSpec, preflight
+from bakeoff.core.errors import BudgetExceededError, UnsupportedRequestError
 from bakeoff.core.records import ResultRecord
-from bakeoff.core.types import RequestFailure, Result, Sample, result_to_dict, total_usage
+from bakeoff.core.types import (
+    Request,
+    RequestFailure,
+    RequestKind,
+    Result,
+    Sample,
+    result_to_dict,
+    total_usage,
+)
+from bakeoff.pricing.catalog import Price, PriceCatalog
+from bakeoff.runner import cache, fallback
+from bakeoff.runner.budget import Budget, actual_cost, estimate, price_for
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.plan import Plan
-from bakeoff.storage.base import Store
+from bakeoff.storage.base import CacheEntry, Store
 from bakeoff.storage.sqlite import now_iso
-from bakeoff.tasks.base import Task
+from bakeoff.tasks.base import SampleScore, Task
 
 
 class ProgressSink(Protocol):
@@ -47,6 +67,16 @@ class SilentProgress:
         pass
 
 
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    use_cache: bool = True
+    """Answer requests from the request cache and store new responses in it."""
+    max_cost: float | None = None
+    """Stop before sending what could take this invocation's spending past this many dollars."""
+    prices: PriceCatalog | None = None
+    """Where prices come from (default: the offline catalog, $BAKEOFF_PRICES overrides)."""
+
+
 @dataclass(slots=True)
 class RunOutcome:
     run_id: str
@@ -55,6 +85,14 @@ class RunOutcome:
     skipped: int = 0
     failed: int = 0
     per_model: dict[str, int] = field(default_factory=dict)
+    cache_hits: int = 0
+    """Requests answered from the request cache (nothing sent)."""
+    requests_sent: int = 0
+    """HTTP requests the API backends sent, retries included."""
+    retries: int = 0
+    spent_usd: float = 0.0
+    fallback_tasks: dict[str, list[str]] = field(default_factory=dict)
+    """model -> tasks scored by answer letter because the backend has no log-likelihoods."""
 
 
 def execute_plan(
@@ -62,121 +100,312 @@ def execute_plan(
     store: Store,
     executor: Executor | None = None,
     progress: ProgressSink | None = None,
+    options: RunOptions | None = None,
 ) -> RunOutcome:
     executor = executor or LocalExecutor()
     progress = progress or SilentProgress()
+    options = options or RunOptions()
     for spec in plan.models:
         preflight(spec)
+    prices = model_prices(plan, options)
+    budget = Budget(options.max_cost)
     run, models, tasks, samples = plan.records()
     resumed = store.create_or_resume_run(run, models, tasks, samples)
     outcome = RunOutcome(plan.run_id, resumed)
     try:
         for spec in plan.models:
-            _run_model(plan, spec, store, executor, progress, outcome)
+            money = _Money(prices[spec.label], budget, options.use_cache)
+            _ModelRun(plan, spec, store, executor, progress, outcome, money).run()
     except BaseException:
         store.set_status(plan.run_id, "interrupted")
         raise
+    finally:
+        outcome.spent_usd = budget.spent
     store.set_status(plan.run_id, "complete" if outcome.failed == 0 else "incomplete")
     return outcome
 
 
-def _run_model(
-    plan: Plan,
-    spec: ModelSpec,
-    store: Store,
-    executor: Executor,
-    progress: ProgressSink,
-    outcome: RunOutcome,
-) -> None:
-    pending = {task.name: _pending(store, plan, spec.label, task) for task in plan.tasks}
-    if not any(pending.values()):
-        outcome.skipped += sum(len(plan.samples[t.name]) for t in plan.tasks)
-        return  # Nothing to do: do not even load the model.
-    progress.model_loading(spec.label)
-    backend = executor.open(spec)
-    try:
-        store.record_model_info(plan.run_id, spec.label, backend.info().as_dict())
-        for task in plan.tasks:
-            todo = pending[task.name]
-            total = len(plan.samples[task.name])
-            outcome.skipped += total - len(todo)
-            progress.task_started(spec.label, task.name, total, total - len(todo))
-            for chunk in _chunks(todo, plan.batch_size):
-                records = _run_chunk(plan.run_id, spec.label, task, chunk, backend, executor)
-                store.save_results(records)
-                failed = sum(r.status == "failed" for r in records)
-                outcome.failed += failed
-                outcome.computed += len(records)
-                outcome.per_model[spec.label] = outcome.per_model.get(spec.label, 0) + len(records)
-                progress.advance(len(records))
-            progress.task_finished(spec.label, task.name)
-    finally:
-        backend.close()
+def model_prices(plan: Plan, options: RunOptions) -> dict[str, Price | None]:
+    """Each model's price; ConfigError when ``--max-cost`` is set and a paid API has none."""
+    catalog = options.prices or PriceCatalog.load()
+    required = options.max_cost is not None
+    return {spec.label: price_for(spec, catalog, required=required) for spec in plan.models}
 
 
-def _pending(store: Store, plan: Plan, model: str, task: Task) -> list[Sample]:
-    done = store.finished_sample_ids(plan.run_id, model, task.name)
-    return [s for s in plan.samples[task.name] if s.id not in done]
+@dataclass(frozen=True, slots=True)
+class _Money:
+    price: Price | None
+    budget: Budget
+    use_cache: bool
+
+
+@dataclass(slots=True)
+class _Chunk:
+    """Samples sent together: their requests, cache keys, and outcomes as they arrive."""
+
+    samples: Sequence[Sample]
+    per_sample: list[list[Request]]
+    flat: list[Request]
+    keys: list[str | None]
+    outcomes: list[Outcome | None]
+    send: list[int]
+    reserved: float = 0.0
+    future: concurrent.futures.Future[list[Outcome]] | None = None
+
+
+class _ModelRun:
+    """One model through every task of the plan."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        spec: ModelSpec,
+        store: Store,
+        executor: Executor,
+        progress: ProgressSink,
+        outcome: RunOutcome,
+        money: _Money,
+    ) -> None:
+        self.plan, self.spec, self.store = plan, spec, store
+        self.executor, self.progress, self.outcome = executor, progress, outcome
+        self.price, self.budget, self.use_cache = money.price, money.budget, money.use_cache
+
+    def run(self) -> None:
+        plan = self.plan
+        pending = {task.name: self._pending(task) for task in plan.tasks}
+        if not any(pending.values()):
+            self.outcome.skipped += sum(len(plan.samples[t.name]) for t in plan.tasks)
+            return  # Nothing to do: do not even load the model.
+        self.progress.model_loading(self.spec.label)
+        backend = self.executor.open(self.spec)
+        try:
+            lettered = [t.name for t in plan.tasks if fallback.applies(t, backend)]
+            self._record_info(backend, lettered)
+            for task in plan.tasks:
+                todo = pending[task.name]
+                total = len(plan.samples[task.name])
+                self.outcome.skipped += total - len(todo)
+                self.progress.task_started(self.spec.label, task.name, total, total - len(todo))
+                _TaskRun(self, backend, task, task.name in lettered).run(todo)
+                self.progress.task_finished(self.spec.label, task.name)
+        finally:
+            self.outcome.retries += int(getattr(backend, "retries", 0))
+            self.outcome.requests_sent += int(getattr(backend, "requests_sent", 0))
+            backend.close()
+
+    def _pending(self, task: Task) -> list[Sample]:
+        done = self.store.finished_sample_ids(self.plan.run_id, self.spec.label, task.name)
+        return [s for s in self.plan.samples[task.name] if s.id not in done]
+
+    def _record_info(self, backend: Backend, lettered: list[str]) -> None:
+        info = backend.info().as_dict()
+        extra: dict[str, Any] = dict(info.get("extra") or {})
+        if self.price is not None:
+            extra.update(self.price.info_fields())
+        if lettered:
+            extra["task_formulations"] = dict.fromkeys(lettered, fallback.FORMULATION_LABEL)
+            self.outcome.fallback_tasks[self.spec.label] = lettered
+        info["extra"] = extra
+        self.store.record_model_info(self.plan.run_id, self.spec.label, info)
+
+
+class _TaskRun:
+    """One task's pending samples for one model, several chunks in flight when it helps."""
+
+    def __init__(self, model: _ModelRun, backend: Backend, task: Task, lettered: bool) -> None:
+        self.model, self.backend, self.task, self.lettered = model, backend, task, lettered
+        self.limit = model.executor.max_in_flight(backend)
+        self.in_flight: dict[concurrent.futures.Future[list[Outcome]], _Chunk] = {}
+        self.cacheable = model.use_cache and isinstance(backend, ApiBackend)
+
+    def run(self, todo: Sequence[Sample]) -> None:
+        try:
+            for samples in _chunks(todo, self.model.plan.batch_size):
+                chunk = self._prepare(samples)
+                if not self._reserve(chunk):
+                    self._collect(wait_all=True)
+                    raise self._budget_error(chunk)
+                self._send(chunk)
+                self._collect(wait_all=False)
+                while self._requests_in_flight() >= self.limit:
+                    self._collect(wait_all=False, block=True)
+            self._collect(wait_all=True)
+        except BaseException:
+            for future in self.in_flight:
+                future.cancel()
+            raise
+
+    # -- preparing -----------------------------------------------------------------------
+
+    def _requests_for(self, sample: Sample) -> list[Request]:
+        if not self.lettered:
+            return self.task.requests(sample)
+        request = fallback.letter_request(self.task, sample)
+        if request is None:
+            raise UnsupportedRequestError(self.backend._unsupported(RequestKind.LOGLIKELIHOOD))
+        return [request]
+
+    def _prepare(self, samples: Sequence[Sample]) -> _Chunk:
+        per_sample = [self._requests_for(sample) for sample in samples]
+        flat = [request for requests in per_sample for request in requests]
+        keys = self._keys(samples, per_sample)
+        hits = self.model.store.cached_responses([k for k in keys if k]) if self.cacheable else {}
+        outcomes: list[Outcome | None] = [
+            cache.result_from_json(hits[key]) if key in hits else None for key in keys
+        ]
+        self.model.outcome.cache_hits += sum(o is not None for o in outcomes)
+        send = [i for i, o in enumerate(outcomes) if o is None]
+        reserved = estimate([flat[i] for i in send]).usd(self.model.price)
+        return _Chunk(samples, per_sample, flat, keys, outcomes, send, reserved)
+
+    def _keys(self, samples: Sequence[Sample], per_sample: list[list[Request]]) -> list[str | None]:
+        if not self.cacheable or not isinstance(self.backend, ApiBackend):
+            return [None] * sum(len(r) for r in per_sample)
+        seed = int(self.model.plan.config.get("seed") or 0)
+        keys: list[str | None] = []
+        for sample, requests in zip(samples, per_sample, strict=True):
+            keys += cache.sample_keys(
+                self.backend.fingerprint,
+                requests,
+                run_seed=seed,
+                task=self.task.name,
+                sample_id=sample.id,
+            )
+        return keys
+
+    def _reserve(self, chunk: _Chunk) -> bool:
+        budget = self.model.budget
+        if budget.try_reserve(chunk.reserved):
+            return True
+        if self.in_flight:  # what is in flight may cost less than reserved: wait, then retry
+            self._collect(wait_all=True)
+            return budget.try_reserve(chunk.reserved)
+        return False
+
+    def _send(self, chunk: _Chunk) -> None:
+        if not chunk.send:
+            self._finish(chunk)
+            return
+        requests = [chunk.flat[i] for i in chunk.send]
+        chunk.future = self.model.executor.submit(self.backend, requests)
+        self.in_flight[chunk.future] = chunk
+
+    # -- collecting ----------------------------------------------------------------------
+
+    def _requests_in_flight(self) -> int:
+        return sum(len(chunk.send) for chunk in self.in_flight.values())
+
+    def _collect(self, *, wait_all: bool, block: bool = False) -> None:
+        while self.in_flight:
+            if wait_all or block:
+                mode = (
+                    concurrent.futures.ALL_COMPLETED
+                    if wait_all
+                    else concurrent.futures.FIRST_COMPLETED
+                )
+                done, _ = concurrent.futures.wait(list(self.in_flight), return_when=mode)
+            else:
+                done = {f for f in self.in_flight if f.done()}
+            if not done:
+                return
+            for future in done:
+                chunk = self.in_flight.pop(future)
+                self._merge(chunk, future.result())
+                self._finish(chunk)
+            if not wait_all:
+                return
+
+    def _merge(self, chunk: _Chunk, results: list[Outcome]) -> None:
+        if len(results) != len(chunk.send):
+            raise RuntimeError(f"backend returned {len(results)} results for {len(chunk.send)}")
+        actual = 0.0
+        for index, result in zip(chunk.send, results, strict=True):
+            chunk.outcomes[index] = result
+            if not isinstance(result, RequestFailure):
+                actual += actual_cost(self.model.price, chunk.flat[index], result.usage)
+        self.model.budget.settle(chunk.reserved, actual)
+
+    def _finish(self, chunk: _Chunk) -> None:
+        model = self.model
+        entries = self._cache_entries(chunk)
+        if entries:
+            model.store.cache_responses(entries)
+        records = []
+        offset = 0
+        for sample, requests in zip(chunk.samples, chunk.per_sample, strict=True):
+            mine = [o for o in chunk.outcomes[offset : offset + len(requests)] if o is not None]
+            offset += len(requests)
+            records.append(self._record(sample, mine))
+        model.store.save_results(records)
+        failed = sum(r.status == "failed" for r in records)
+        model.outcome.failed += failed
+        model.outcome.computed += len(records)
+        label = model.spec.label
+        model.outcome.per_model[label] = model.outcome.per_model.get(label, 0) + len(records)
+        model.progress.advance(len(records))
+
+    def _cache_entries(self, chunk: _Chunk) -> list[CacheEntry]:
+        entries = []
+        for index in chunk.send:
+            key, result = chunk.keys[index], chunk.outcomes[index]
+            if key is None or result is None or isinstance(result, RequestFailure):
+                continue
+            entries.append(
+                CacheEntry(
+                    key,
+                    self.backend.name,
+                    self.model.spec.target,
+                    chunk.flat[index].kind.value,
+                    cache.result_to_json(result),
+                )
+            )
+        return entries
+
+    def _record(self, sample: Sample, outcomes: Sequence[Outcome]) -> ResultRecord:
+        model = self.model
+        base = (model.plan.run_id, model.spec.label, self.task.name, sample.id)
+        failures = [o for o in outcomes if isinstance(o, RequestFailure)]
+        if failures:
+            return ResultRecord(
+                *base,
+                status="failed",
+                error="; ".join(sorted({f.reason for f in failures})),
+                created_at=now_iso(),
+            )
+        results: list[Result] = [o for o in outcomes if not isinstance(o, RequestFailure)]
+        score: SampleScore = (
+            fallback.score(self.task, sample, results)
+            if self.lettered
+            else self.task.score(sample, results)
+        )
+        usage = total_usage(results)
+        return ResultRecord(
+            *base,
+            status="ok",
+            prediction=score.prediction,
+            target=score.target,
+            correct=score.correct,
+            metrics=score.metric_inputs,
+            details=score.details,
+            outputs=tuple(result_to_dict(r) for r in results),
+            prompt_tokens=usage.prompt_tokens,
+            output_tokens=usage.output_tokens,
+            prompt_seconds=usage.prompt_seconds,
+            output_seconds=usage.output_seconds,
+            cached_prompt_tokens=usage.cached_prompt_tokens,
+            created_at=now_iso(),
+        )
+
+    def _budget_error(self, chunk: _Chunk) -> BudgetExceededError:
+        budget = self.model.budget
+        return BudgetExceededError(
+            f"stopped at the cost budget: {budget.describe()}; the next {len(chunk.samples)} "
+            f"samples of {self.task.name} on {self.model.spec.label} could cost up to "
+            f"${chunk.reserved:.4f}. Finished samples are stored: rerun the same command with "
+            "a higher --max-cost to continue"
+        )
 
 
 def _chunks(items: Sequence[Sample], size: int) -> Iterator[Sequence[Sample]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _run_chunk(
-    run_id: str,
-    model: str,
-    task: Task,
-    chunk: Sequence[Sample],
-    backend: Backend,
-    executor: Executor,
-) -> list[ResultRecord]:
-    per_sample = [task.requests(sample) for sample in chunk]
-    flat = [request for requests in per_sample for request in requests]
-    outcomes = executor.execute(backend, flat)
-    records = []
-    offset = 0
-    for sample, requests in zip(chunk, per_sample, strict=True):
-        mine = outcomes[offset : offset + len(requests)]
-        offset += len(requests)
-        records.append(_record(run_id, model, task, sample, mine))
-    return records
-
-
-def _record(
-    run_id: str, model: str, task: Task, sample: Sample, outcomes: Sequence[Outcome]
-) -> ResultRecord:
-    failures = [o for o in outcomes if isinstance(o, RequestFailure)]
-    if failures:
-        return ResultRecord(
-            run_id=run_id,
-            model=model,
-            task=task.name,
-            sample_id=sample.id,
-            status="failed",
-            error="; ".join(sorted({f.reason for f in failures})),
-            created_at=now_iso(),
-        )
-    results: list[Result] = [o for o in outcomes if not isinstance(o, RequestFailure)]
-    score = task.score(sample, results)
-    usage = total_usage(results)
-    return ResultRecord(
-        run_id=run_id,
-        model=model,
-        task=task.name,
-        sample_id=sample.id,
-        status="ok",
-        prediction=score.prediction,
-        target=score.target,
-        correct=score.correct,
-        metrics=score.metric_inputs,
-        details=score.details,
-        outputs=tuple(result_to_dict(r) for r in results),
-        prompt_tokens=usage.prompt_tokens,
-        output_tokens=usage.output_tokens,
-        prompt_seconds=usage.prompt_seconds,
-        output_seconds=usage.output_seconds,
-        cached_prompt_tokens=usage.cached_prompt_tokens,
-        created_at=now_iso(),
-    )
