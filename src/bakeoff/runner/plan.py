@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,7 +119,18 @@ def machine_description() -> dict[str, JSONValue]:
         "processor": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "python": sys.version.split()[0],
+        # Other work on the machine slows every timing in the run: record how busy it was.
+        "load_average_1m": _load_average(),
     }
+
+
+def _load_average() -> float | None:
+    import os
+
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # Windows has no load average
+        return None
 
 
 def _cpu_model() -> str:
@@ -137,7 +149,7 @@ def run_manifest(plan: Plan) -> dict[str, JSONValue]:
         "bakeoff_version": __version__,
         "machine": machine_description(),
         "seed": plan.config.get("seed"),
-        "command": " ".join(sys.argv),
+        "command": shlex.join(sys.argv),
         "unavailable_tasks": [{"name": n, "reason": r} for n, r in plan.unavailable],
     }
 
