@@ -11,7 +11,8 @@ form with bakeoff's prompts (the harness's own LegalBench configs generate; see 
 
 Prints, per task, both wall times and "ratio X" (harness time / bakeoff time), the accuracies,
 and the share of identical per-sample predictions; then bakeoff's `llamacpp` backend on the same
-samples. Model loading is timed apart and excluded. Timings on a shared machine are indicative.
+samples. Model loading is timed apart and excluded. The load average is printed last: timings taken
+while other work shares the machine are indicative only.
 
 The test tests/parity/test_lm_eval_parity.py imports this module for the same machinery.
 """
@@ -490,7 +491,10 @@ def _print_table(
         print(f"multiple-choice only: ratio {mc_totals[1] / mc_totals[0]:.1f}")
     if llama:
         print(f"bakeoff llamacpp on the same samples: {totals[2]:.1f} s")
-    print("(2-core machine shared with other work: timings are indicative)")
+    # Outside load slows both sides alike but makes the absolute times meaningless: say how much.
+    print(
+        f"load average (1, 5, 15 min) at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":

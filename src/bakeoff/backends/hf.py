@@ -18,6 +18,7 @@ Targets: a model directory, a GGUF file path, a hub id, or a bundled alias
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import hashlib
@@ -521,21 +522,40 @@ class HFBackend(Backend):
         ids = torch.tensor([padded(r[0], pad, r[0]) for r in rows], device=self.device)
         position_ids = torch.tensor([padded(r[1], 0, r[0]) for r in rows], device=self.device)
         segments = torch.tensor([padded(r[2], -1, r[0]) for r in rows], device=self.device)
+        # The positions that predict continuation tokens: in the last ``keep`` positions (the
+        # window the model slices), row r's span is its last context token onwards.
+        spans: list[tuple[int, int]] = []  # (start in the gathered rows, count) per batch row
+        at_row: list[int] = []
+        at_col: list[int] = []
+        for r, ((tokens, _, _, _), (key, _)) in enumerate(zip(rows, batch, strict=True)):
+            first = keep - len(tokens) + len(key) - 1
+            spans.append((len(at_row), keep - first))
+            at_row += [r] * (keep - first)
+            at_col += range(first, keep)
         with torch.inference_mode():
             masks = self._tree_masks(segments, position_ids)
-            output = self.model(
-                input_ids=ids,
-                attention_mask=masks,
-                position_ids=position_ids,
-                use_cache=False,
-                logits_to_keep=keep,
+            index = (
+                torch.tensor(at_row, device=self.device),
+                torch.tensor(at_col, device=self.device),
             )
+            with _output_head_on(self.model, index) as gathered:
+                output = self.model(
+                    input_ids=ids,
+                    attention_mask=masks,
+                    position_ids=position_ids,
+                    use_cache=False,
+                    logits_to_keep=keep,
+                )
             logits = output.logits
+            if gathered and tuple(logits.shape[:2]) == (1, len(at_row)):
+                logits = logits[0]
+            else:  # the model did not call its output layer as a module: take the rows here
+                logits = logits[index]
             scored: dict[int, tuple[float, bool]] = {}
-            for r, ((tokens, _, _, branches), (key, _)) in enumerate(zip(rows, batch, strict=True)):
-                offset = keep - len(tokens)  # row index p is logits index p + offset
-                row = torch.log_softmax(logits[r, len(key) - 1 + offset :].float(), dim=-1)
-                base = len(key) - 1  # the last context token predicts every first token
+            for r, (_, _, _, branches) in enumerate(rows):
+                first, count = spans[r]
+                row = torch.log_softmax(logits[first : first + count].float(), dim=-1)
+                base = len(batch[r][0]) - 1  # the last context token predicts every first token
                 best = row.argmax(-1)
                 for i, start in branches:
                     cont = pairs[i][1]
@@ -801,6 +821,32 @@ def _too_padded(rows: int, width: int, real: int) -> bool:
     padding than PAD_ALLOWANCE tokens and than a quarter of the real tokens."""
     padding = rows * width - real
     return padding > max(PAD_ALLOWANCE, 0.25 * real)
+
+
+@contextlib.contextmanager
+def _output_head_on(model: Any, index: tuple[Any, Any]) -> Iterator[list[bool]]:
+    """While active, the model's output layer (vocabulary projection) sees only the hidden
+    states at ``index`` (row and position tensors), as one row. Packed rows need logits on
+    spans of different lengths; slicing the same last-N window from every row (all
+    ``logits_to_keep`` can do) computes vocabulary-sized rows nobody reads, and for a small model
+    with a large vocabulary (Gemma 3 270M: 262k x 640) that projection costs more than the rest
+    of the network. What the model does after the layer (Gemma's logit soft-capping) is
+    elementwise, so it applies unchanged. Yields a list that holds True once the layer ran."""
+    head = model.get_output_embeddings()
+    fired: list[bool] = []
+    if head is None:
+        yield fired
+        return
+
+    def gather(_module: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        fired.append(True)
+        return (args[0][index].unsqueeze(0), *args[1:])
+
+    handle = head.register_forward_pre_hook(gather)
+    try:
+        yield fired
+    finally:
+        handle.remove()
 
 
 def _fork_cache(cache: Any) -> Any:
