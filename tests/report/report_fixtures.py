@@ -11,9 +11,11 @@ from pathlib import Path
 
 from bakeoff.core.records import ModelRecord, ResultRecord, RunRecord, SampleRecord, TaskRecord
 from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.catalog import SUITES
 from bakeoff.tasks.probes import ArithmeticChoiceProbe, ArithmeticProbe, CopyProbe, NeedleProbe
 
 GEMMA, SMOL = "gemma3-270m", "smollm2-135m"
+GLUE_TASK_NAMES = tuple(SUITES["glue"])
 HOSTILE = "<img src=x onerror=\"document.title='pwned';window.pwned=1\">"
 Rule = Callable[[int], bool]
 # task → (n, gemma right on sample i, smol right on sample i)
@@ -82,12 +84,14 @@ def demo_store(path: Path, families: dict[str, str] | None = None) -> SqliteStor
                 "python": "3.11",
             },
             "command": "bakeoff demo",
+            # As a real run records them: one entry per task of the suite, by task name.
             "unavailable_tasks": [
                 {
-                    "name": "glue",
+                    "name": name,
                     "reason": "GLUE data not found offline; "
-                    "set BAKEOFF_DATA to a folder holding glue/",
+                    "set BAKEOFF_DATA_DIR to a folder holding glue/",
                 }
+                for name in GLUE_TASK_NAMES
             ],
         },
     )

@@ -4,7 +4,10 @@ A claims file (YAML) lists claims, each with a ``kind``:
 
 * ``score``: ``task``, optional ``metric`` (default: the task's primary), ``scores: {model:
   value}`` in the report's units (percent for accuracies). Consistent when every claimed value
-  lies in the measured 95% interval; contradicted when one lies outside.
+  lies in the measured 95% interval; contradicted when one lies outside. ``task: glue`` or
+  ``superglue`` is the suite's leaderboard average (bakeoff.stats.suites) ×100, with a
+  bootstrap interval that resamples each task's samples; not measurable, naming the tasks,
+  when the run lacks some of them.
 * ``better``: ``model`` beats ``than`` on ``task`` (primary metric): the paired test's verdict.
 * ``lower_latency``: ``model`` answers faster per sample than ``than``: paired t-test on the
   per-sample seconds both models spent on the same samples.
@@ -35,12 +38,22 @@ import yaml
 
 from bakeoff.backends.base import ModelInfo
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.records import TaskRecord
 from bakeoff.report.model import (
     MetricReport,
     ReportModel,
     TaskReport,
     compare_latency,
+    metric_inputs,
+    metric_specs,
     sample_seconds,
+)
+from bakeoff.stats.suites import (
+    SUITE_AVERAGES,
+    SUITE_PARTS,
+    TaskInputs,
+    suite_interval,
+    suite_tasks,
 )
 from bakeoff.storage.base import Store
 
@@ -173,6 +186,20 @@ class _NotMeasurableError(Exception):
     pass
 
 
+def _unavailable_name(name: str) -> str:
+    """A task the run set aside is recorded as its spec, ``glue-cola`` or ``xstest:FILE``."""
+    return name.partition(":")[0].lower()
+
+
+def _offline(report: ReportModel, names: Sequence[str]) -> str | None:
+    """ "data not available offline" evidence for those of ``names`` the run set aside."""
+    reasons = {_unavailable_name(u.name): u.reason for u in report.unavailable}
+    found = [n for n in names if n.lower() in reasons]
+    if not found:
+        return None
+    return f"data not available offline for {', '.join(found)} ({reasons[found[0].lower()]})"
+
+
 def _task(report: ReportModel, name: object) -> TaskReport:
     wanted = str(name or "")
     matches = [t for t in report.tasks if t.name == wanted] or [
@@ -180,9 +207,17 @@ def _task(report: ReportModel, name: object) -> TaskReport:
     ]
     if len(matches) == 1:
         return matches[0]
-    for missing in report.unavailable:
-        if missing.name.lower() == wanted.lower():
-            raise _NotMeasurableError(f"{wanted}: data not available offline ({missing.reason})")
+    if not matches:
+        offline = _offline(report, [wanted]) or _offline(
+            report,
+            [
+                u.name.partition(":")[0]
+                for u in report.unavailable
+                if _unavailable_name(u.name).startswith(wanted.lower() + "-")
+            ],
+        )
+        if offline:
+            raise _NotMeasurableError(f"{wanted}: {offline}")
     if matches:
         raise _NotMeasurableError(f"{wanted!r} matches several tasks; name one")
     raise _NotMeasurableError(f"task {wanted!r} was not measured in run {report.run.run_id}")
@@ -203,7 +238,10 @@ def _metric(task: TaskReport, name: object) -> MetricReport:
     return metric
 
 
-def _check_score(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> tuple[str, str]:
+def _check_score(report: ReportModel, store: Store, fields: Mapping[str, Any]) -> tuple[str, str]:
+    suite = str(fields.get("task") or "").lower()
+    if suite in SUITE_PARTS and not fields.get("metric"):
+        return _check_suite_score(report, store, suite, fields["scores"])
     task = _task(report, fields.get("task"))
     metric = _metric(task, fields.get("metric"))
     scores = {s.model: s for s in metric.scores}
@@ -224,6 +262,75 @@ def _check_score(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> tu
     return (CONSISTENT if all(verdicts) else CONTRADICTED), f"{task.name} {metric.name}: " + (
         "; ".join(evidence)
     )
+
+
+SUITE_SCALE = 100.0
+"""Suite scores are claimed as the leaderboards print them: 0–100."""
+
+
+def _check_suite_score(
+    report: ReportModel, store: Store, suite: str, claimed: Mapping[str, Any]
+) -> tuple[str, str]:
+    """A score claim on a suite (``glue``, ``superglue``): the leaderboard average of the run's
+    task scores, with a bootstrap interval; not measurable when the run lacks any part."""
+    parts = SUITE_PARTS[suite]
+    label = SUITE_AVERAGES[suite][0]
+    needed = suite_tasks(parts)
+    measured = {t.name: t for t in report.tasks}
+    missing = [name for name in needed if name not in measured]
+    if missing:
+        offline = _offline(report, missing)
+        absent = [n for n in missing if offline is None or n not in offline]
+        reasons = [offline] if offline else []
+        if absent and offline:
+            reasons.append(f"not in the run: {', '.join(absent)}")
+        elif absent:
+            reasons.append(f"not measured in run {report.run.run_id}: {', '.join(absent)}")
+        raise _NotMeasurableError(f"{label} needs all of {suite}'s tasks; {'; '.join(reasons)}")
+    records = {t.name: t for t in report.run.tasks}
+    metrics = {task: {m for group in parts for t, m in group if t == task} for task in needed}
+    verdicts, evidence = [], []
+    for model, value in claimed.items():
+        name = _model(report, model)
+        inputs = {
+            task: _task_inputs(store, report, records[task], metrics[task], name) for task in needed
+        }
+        interval = suite_interval(parts, inputs)
+        if interval is None:
+            raise _NotMeasurableError(f"{model}: a metric of the {label} is missing from the run")
+        number = claimed_number(value)[0]
+        low, high = interval.low * SUITE_SCALE, interval.high * SUITE_SCALE
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise _NotMeasurableError(f"{model}: no interval for the {label}")
+        inside = low <= number <= high
+        verdicts.append(inside)
+        evidence.append(
+            f"{model}: claimed {number:g}, measured {interval.estimate * SUITE_SCALE:.1f} "
+            f"[{low:.1f}, {high:.1f}] ({'inside' if inside else 'outside'} the 95% CI)"
+        )
+    method = (
+        f"{label} over {len(needed)} tasks, ×100; 95% percentile bootstrap resampling each "
+        "task's samples"
+    )
+    return (CONSISTENT if all(verdicts) else CONTRADICTED), f"{method}: " + "; ".join(evidence)
+
+
+def _task_inputs(
+    store: Store, report: ReportModel, task: TaskRecord, wanted: set[str], model: str
+) -> TaskInputs:
+    """metric → (the model's finished samples' inputs, aggregation) for the ``wanted`` metrics
+    of one task; rows are the samples that have all of them, in one order, so that a task's
+    metrics are resampled together."""
+    specs = [s for s in metric_specs(task.manifest) if s.name in wanted]
+    records = sorted(
+        (
+            r
+            for r in store.iter_results(report.run.run_id, task=task.name, model=model)
+            if r.status == "ok" and all(s.name in r.metrics for s in specs)
+        ),
+        key=lambda r: r.sample_id,
+    )
+    return {spec.name: (metric_inputs(records, spec.name), spec.aggregate) for spec in specs}
 
 
 def _check_better(report: ReportModel, _: Store, fields: Mapping[str, Any]) -> tuple[str, str]:

@@ -43,7 +43,7 @@ from bakeoff.stats import (
     samples_needed,
 )
 from bakeoff.storage.base import Store
-from bakeoff.tasks.base import MetricSpec
+from bakeoff.tasks.base import CRITERIA, MetricSpec
 
 ALPHA = 0.05
 NO_DIFFERENCE = "no significant difference"
@@ -54,6 +54,10 @@ SECTIONS = ("benchmarks", "multilingual", "conversation", "safety")
 """A task's section is its family when that names a section, else "benchmarks"."""
 QUALITY_SECTIONS = frozenset({"benchmarks", "multilingual", "conversation"})
 """Sections whose primary scores make up the profiles' quality criterion."""
+SIGNED_BIAS_AGGREGATIONS = frozenset({"bbq_bias_ambig", "bbq_bias_disambig"})
+"""Aggregations of signed scores whose ideal is 0, for runs stored before metrics said so."""
+LETTER_FORMULATION = "answer letter (generation), not comparable with log-likelihood scores"
+"""How the guide labels a task a model's API could only score by answer letter (no logprobs)."""
 PAIRED_METHOD = (
     "Scores: Wilson interval for accuracies, Student t for other per-sample means, percentile "
     "bootstrap for corpus-level metrics. Paired differences use the samples both models "
@@ -100,10 +104,15 @@ class Comparison:
 class MetricReport:
     name: str
     higher_is_better: bool
+    """For a metric ranked by magnitude: False (a smaller |score| is better)."""
     scale: float
     primary: bool
     scores: tuple[ModelScore, ...]
     comparisons: list[Comparison] = field(default_factory=list)
+    criterion: str = "quality"
+    """What the metric is evidence of (``MetricSpec.criterion``): quality, cost or none."""
+    rank_by_magnitude: bool = False
+    """Signed score whose ideal is 0: comparisons are of |score| (closer to 0 is better)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +136,26 @@ class TaskReport:
     disagreements: tuple[Disagreement, ...]
     groups: tuple[GroupBreakdown, ...] = ()
     section: str = "benchmarks"
+    formulations: Mapping[str, str] = field(default_factory=dict)
+    """Model → how it was scored here when not as the task defines it: a chat-only API scores
+    multiple choice by answer letter (runner.fallback), which is not comparable."""
 
     @property
     def primary(self) -> MetricReport | None:
         return next((m for m in self.metrics if m.primary), None)
+
+
+def evidence_of(task: TaskReport) -> str | None:
+    """The profile criterion ("quality" or "safety") a task's primary comparisons are evidence
+    for, or None. The one rule for the recommendation's win counts, the paired-test support of
+    the profiles and the profiles' mean scores: a primary metric that measures a cost (tokenizer
+    efficiency) or is a diagnostic (a synthetic probe) is no evidence of quality."""
+    metric = task.primary
+    if metric is None or metric.criterion != "quality":
+        return None
+    if task.section == "safety":
+        return "safety"
+    return "quality" if task.section in QUALITY_SECTIONS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,24 +239,23 @@ def build_report(
     by_task: dict[str, list[ResultRecord]] = defaultdict(list)
     for record in results:
         by_task[record.task].append(record)
+    info = {m.label: m.info for m in run.models}
     tasks = []
     for task in run.tasks:
         samples = {s.sample_id: s for s in store.iter_samples(run.run_id, task.name)}
-        tasks.append(
-            _task_report(
-                task.name,
-                task.manifest,
-                task.version,
-                task.template_hash,
-                task.n_samples,
-                models,
-                by_task[task.name],
-                samples,
-                max_disagreements,
-            )
+        report = _task_report(
+            task.name,
+            task.manifest,
+            task.version,
+            task.template_hash,
+            task.n_samples,
+            models,
+            by_task[task.name],
+            samples,
+            max_disagreements,
         )
+        tasks.append(dataclasses.replace(report, formulations=_formulations(task.name, info)))
     _apply_holm(tasks)
-    info = {m.label: m.info for m in run.models}
     speed = tuple(_speed(model, results) for model in models)
     hardware = tuple(hardware_row(m, info[m]) for m in models)
     task_order = [t.name for t in run.tasks]
@@ -372,19 +396,30 @@ def _speed_section(store: Store, run: RunRecord) -> dict[str, str]:
     return {"md": f"{intro}\n\n{markdown}", "html": f"<p>{html_escape(intro)}</p>{html}"}
 
 
+def _formulations(task: str, info: Mapping[str, Mapping[str, JSONValue]]) -> dict[str, str]:
+    """Models whose backend scored ``task`` by answer letter (the runner lists them in the
+    model's info, ``extra.task_formulations``)."""
+    out = {}
+    for model, fields in info.items():
+        extra = fields.get("extra")
+        listed = extra.get("task_formulations") if isinstance(extra, dict) else None
+        if isinstance(listed, dict) and task in listed:
+            out[model] = LETTER_FORMULATION
+    return out
+
+
 def _tested_support(
     tasks: Sequence[TaskReport], latency: Sequence[LatencyComparison]
 ) -> Callable[[str, str, str], bool]:
     """Whether paired tests back one model's lead over another on a criterion: a significant win
-    and no significant loss — for "quality" on the primary comparisons of benchmark,
-    multilingual and conversation tasks, for "safety" on those of safety tasks, for "latency"
-    on the per-sample seconds."""
+    and no significant loss — for "quality" and "safety" on the primary comparisons of the
+    tasks that are evidence of it (:func:`evidence_of`), for "latency" on the per-sample
+    seconds."""
     wins: set[tuple[str, str, str]] = set()
     for task in tasks:
-        metric = task.primary
-        if metric is None:
+        metric, criterion = task.primary, evidence_of(task)
+        if metric is None or criterion is None:
             continue
-        criterion = "safety" if task.section == "safety" else "quality"
         for c in metric.comparisons:
             if c.verdict.endswith(" better"):
                 winner = c.verdict.removesuffix(" better")
@@ -401,16 +436,15 @@ def _tested_support(
     return supported
 
 
-def _fraction_scores(
-    tasks: Sequence[TaskReport], sections: frozenset[str] | set[str], model: str
-) -> float | None:
-    """Mean primary score over tasks whose primary metric is a fraction (0..1). Higher is
-    better, except on safety tasks, where a lower-is-better rate (toxicity) counts as 1 − rate.
-    """
+def _fraction_scores(tasks: Sequence[TaskReport], criterion: str, model: str) -> float | None:
+    """Mean primary score over the tasks that are evidence of ``criterion`` (:func:`evidence_of`)
+    and whose primary metric is a fraction (0..1). Higher is better, except on safety tasks,
+    where a lower-is-better rate (toxicity) counts as 1 − rate; a signed score (bias) is no
+    fraction."""
     values = []
     for task in tasks:
         metric = task.primary
-        if task.section not in sections or metric is None:
+        if metric is None or evidence_of(task) != criterion or metric.rank_by_magnitude:
             continue
         flip = not metric.higher_is_better
         if flip and task.section != "safety":
@@ -434,8 +468,8 @@ def _criteria(
     for model, spd, hw, cst in zip(models, speed, hardware, cost, strict=True):
         timed = list(sample_seconds(r for r in results if r.model == model).values())
         out[model] = {
-            "quality": _fraction_scores(tasks, QUALITY_SECTIONS, model),
-            "safety": _fraction_scores(tasks, {"safety"}, model),
+            "quality": _fraction_scores(tasks, "quality", model),
+            "safety": _fraction_scores(tasks, "safety", model),
             "speed": spd.output_tokens_per_second,
             "latency": sum(timed) / len(timed) if timed else None,
             "cost": cst.usd_per_1m_tokens
@@ -457,19 +491,38 @@ def _pareto(
     return pareto(points) if len(points) >= 1 else ()
 
 
-def _metric_specs(manifest: Mapping[str, JSONValue]) -> list[MetricSpec]:
+def metric_specs(manifest: Mapping[str, JSONValue]) -> list[MetricSpec]:
     specs = []
     for item in manifest.get("metrics", []):
+        aggregation = str(item.get("aggregation", "mean"))
         specs.append(
             MetricSpec(
                 name=item["name"],
                 higher_is_better=bool(item.get("higher_is_better", True)),
-                aggregation=str(item.get("aggregation", "mean")),
+                aggregation=aggregation,
                 binary=bool(item.get("binary", False)),
                 scale=float(item.get("scale", 1.0)),
+                criterion=_stored_criterion(item, manifest),
+                rank_by_magnitude=bool(
+                    item.get("rank_by_magnitude", aggregation in SIGNED_BIAS_AGGREGATIONS)
+                ),
             )
         )
     return specs
+
+
+def _stored_criterion(item: Mapping[str, JSONValue], manifest: Mapping[str, JSONValue]) -> str:
+    """The metric's criterion as stored; runs stored before metrics carried one get the same
+    rule from what they did store: token counts are costs, synthetic probes diagnostics."""
+    stored = item.get("criterion")
+    if isinstance(stored, str) and stored in CRITERIA:
+        return stored
+    if str(item.get("name", "")).startswith("tokens_"):
+        return "cost"
+    config = manifest.get("config")
+    if isinstance(config, dict) and config.get("synthetic") is True:
+        return "none"
+    return "quality"
 
 
 def _task_report(
@@ -495,7 +548,7 @@ def _task_report(
     primary = str(manifest.get("primary_metric", ""))
     metrics = tuple(
         _metric_report(spec, spec.name == primary, models, ok, failed)
-        for spec in _metric_specs(manifest)
+        for spec in metric_specs(manifest)
     )
     return TaskReport(
         name=name,
@@ -507,7 +560,7 @@ def _task_report(
         metrics=metrics,
         disagreements=_disagreements(models, ok, samples, max_disagreements),
         groups=group_breakdowns(
-            next((s for s in _metric_specs(manifest) if s.name == primary), None),
+            next((s for s in metric_specs(manifest) if s.name == primary), None),
             models,
             ok,
             samples,
@@ -524,7 +577,7 @@ def _section(family: str, samples: Mapping[str, SampleRecord]) -> str:
     return "benchmarks"
 
 
-def _inputs(records: Sequence[ResultRecord], metric: str) -> np.ndarray:
+def metric_inputs(records: Sequence[ResultRecord], metric: str) -> np.ndarray:
     rows = [r.metrics[metric] for r in records if metric in r.metrics]
     if not rows:
         return np.zeros((0, 1), dtype=np.float64)
@@ -542,28 +595,45 @@ def _metric_report(
     scores = []
     for model in models:
         records = [ok[model][sid] for sid in sorted(ok[model])]
-        inputs = _inputs(records, spec.name)
+        inputs = metric_inputs(records, spec.name)
         interval = metric_interval(inputs, spec.aggregate, spec.binary, is_mean)
         scores.append(ModelScore(model, interval, len(inputs), failed[model]))
+    # A signed score whose ideal is 0 (bias) is compared by |score|: smaller is better, and the
+    # |·| is taken per resample, so the interval, p and P(A better) are all of |A| − |B|.
+    magnitude = spec.rank_by_magnitude
+    higher_is_better = spec.higher_is_better and not magnitude
+
+    def compared(inputs: np.ndarray) -> float:
+        return abs(spec.aggregate(inputs)) if magnitude else spec.aggregate(inputs)
+
     comparisons = []
     for model_a, model_b in itertools.combinations(models, 2):
         shared = sorted(set(ok[model_a]) & set(ok[model_b]))
         if len(shared) < 2:
             continue
-        a = _inputs([ok[model_a][s] for s in shared], spec.name)
-        b = _inputs([ok[model_b][s] for s in shared], spec.name)
+        a = metric_inputs([ok[model_a][s] for s in shared], spec.name)
+        b = metric_inputs([ok[model_b][s] for s in shared], spec.name)
         if len(a) != len(shared) or len(b) != len(shared):
             continue
-        paired = compare_paired(a, b, spec.aggregate, spec.binary, is_mean)
+        paired = compare_paired(
+            a, b, compared, spec.binary and not magnitude, is_mean and not magnitude
+        )
         # The bootstrap reports P(score A > score B); for lower-is-better metrics flip it.
-        prob = paired.prob_a_better if spec.higher_is_better else 1.0 - paired.prob_a_better
+        prob = paired.prob_a_better if higher_is_better else 1.0 - paired.prob_a_better
         comparisons.append(
             Comparison(
                 model_a, model_b, paired, paired.p_value, "", prob, _power(spec, paired, a, b)
             )
         )
     return MetricReport(
-        spec.name, spec.higher_is_better, spec.scale, primary, tuple(scores), comparisons
+        spec.name,
+        higher_is_better,
+        spec.scale,
+        primary,
+        tuple(scores),
+        comparisons,
+        spec.criterion,
+        magnitude,
     )
 
 
@@ -595,8 +665,8 @@ def _power(
     """MDD for the n used; for 0/1 metrics from the measured discordance (share of samples on
     which the two models disagree), which is what McNemar's test's power depends on."""
     n = paired.n
-    if n < 2 or spec.aggregation != "mean":
-        return None
+    if n < 2 or spec.aggregation != "mean" or spec.rank_by_magnitude:
+        return None  # the MDD formulas are for differences of means, not of |score|
     if spec.binary and paired.discordant is not None:
         psi = sum(paired.discordant) / n
         if psi == 0.0:

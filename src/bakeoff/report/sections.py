@@ -28,7 +28,13 @@ from bakeoff.report.blocks import (
 )
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.hardware import CONTEXTS, KV_BYTES_PER_ELEMENT, HardwareRow
-from bakeoff.report.model import QUALITY_SECTIONS, MetricReport, ReportModel, TaskReport
+from bakeoff.report.model import (
+    LETTER_FORMULATION,
+    MetricReport,
+    ReportModel,
+    TaskReport,
+    evidence_of,
+)
 from bakeoff.report.profiles import ParetoPoint, ProfileResult
 from bakeoff.report.svg import Bar, Point, bar_chart, scatter_chart
 from bakeoff.report.text import (
@@ -163,7 +169,11 @@ def summary(report: ReportModel) -> list[Block]:
                 task.name,
                 metric.name,
                 *(
-                    (score_text(s, metric) + (" " + marks[s.model] if marks.get(s.model) else ""))
+                    (
+                        score_text(s, metric)
+                        + (" " + marks[s.model] if marks.get(s.model) else "")
+                        + _formulation_mark(task, s.model)
+                    )
                     for s in metric.scores
                 ),
             )
@@ -184,6 +194,7 @@ def summary(report: ReportModel) -> list[Block]:
             "(sections below), not tested."
         ),
     ]
+    blocks += _formulation_note(report.tasks)
     comparisons = [c for c in report.comparisons() if c[1].primary]
     if comparisons:
         blocks.append(
@@ -224,6 +235,28 @@ def summary(report: ReportModel) -> list[Block]:
     return blocks
 
 
+def _formulation_mark(task: TaskReport, model: str) -> str:
+    return " (answer letter)" if model in task.formulations else ""
+
+
+def _formulation_note(tasks: tuple[TaskReport, ...] | list[TaskReport]) -> list[Block]:
+    """Name every task a model could only be scored on by answer letter (its API returns no
+    log-probabilities): a different formulation, whose scores and paired differences are not
+    like-for-like with log-likelihood scores of the same task."""
+    cells = [f"{t.name}: {', '.join(sorted(t.formulations))}" for t in tasks if t.formulations]
+    if not cells:
+        return []
+    return [
+        P(
+            Strong("(answer letter)"),
+            f" = {LETTER_FORMULATION}: the model's API returns no log-probabilities, so the "
+            "task was asked as lettered options and scored by exact match on the letter; a "
+            "difference to a model scored by log-likelihood is partly a difference of "
+            f"formulation. Scored this way: {'; '.join(cells)}.",
+        )
+    ]
+
+
 CRITERION_HINTS = {
     "quality": "run a benchmark task: bakeoff run -m … -t arc-easy",
     "safety": "bakeoff run -m … -t xstest -t bbq",
@@ -238,9 +271,9 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _wins_sentence(label: str, report: ReportModel, sections: frozenset[str]) -> str | None:
+def _wins_sentence(label: str, report: ReportModel, criterion: str) -> str | None:
     comparisons = [
-        c for task, m, c in report.comparisons() if m.primary and task.section in sections
+        c for task, m, c in report.comparisons() if m.primary and evidence_of(task) == criterion
     ]
     if not comparisons:
         return None
@@ -339,8 +372,8 @@ def recommendation_items(report: ReportModel) -> list[str]:
     items = [
         sentence
         for sentence in (
-            _wins_sentence("Quality", report, QUALITY_SECTIONS),
-            _wins_sentence("Safety", report, frozenset({"safety"})),
+            _wins_sentence("Quality", report, "quality"),
+            _wins_sentence("Safety", report, "safety"),
         )
         if sentence
     ]
@@ -455,6 +488,12 @@ def _power_cells(c_power: object, metric: MetricReport) -> tuple[str, str]:
     return mdd, samples
 
 
+def _direction(metric: MetricReport) -> str:
+    if metric.rank_by_magnitude:
+        return " (signed; closer to 0 is better, compared by |score|)"
+    return "" if metric.higher_is_better else " (lower is better)"
+
+
 def task_blocks(task: TaskReport) -> list[Block]:
     blocks: list[Block] = [Heading(3, f"{task.name} (v{task.version})")]
     if task.description:
@@ -465,14 +504,15 @@ def task_blocks(task: TaskReport) -> list[Block]:
             ("metric", *models),
             tuple(
                 (
-                    m.name + ("" if m.higher_is_better else " (lower is better)"),
-                    *(score_text(s, m) for s in m.scores),
+                    m.name + _direction(m),
+                    *(score_text(s, m) + _formulation_mark(task, s.model) for s in m.scores),
                 )
                 for m in task.metrics
             ),
             numeric_from=1,
         )
     )
+    blocks += _formulation_note([task])
     rows = []
     for metric in task.metrics:
         for c in metric.comparisons:

@@ -39,7 +39,9 @@ def difference_text(comparison: Comparison, metric: MetricReport) -> str:
     paired = comparison.paired
     diff = paired.difference * metric.scale
     low, high = paired.interval.low * metric.scale, paired.interval.high * metric.scale
-    return f"{diff:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+    text = f"{diff:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+    # A signed score ranked by closeness to 0 is compared by magnitude: say so in the cell.
+    return f"{text} in |score|" if metric.rank_by_magnitude else text
 
 
 def p_text(value: float) -> str:

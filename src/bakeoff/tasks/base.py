@@ -75,6 +75,10 @@ def register_aggregation(name: str, function: Aggregation) -> None:
     AGGREGATIONS[name] = function
 
 
+CRITERIA = ("quality", "cost", "none")
+"""What a metric can be evidence of (``MetricSpec.criterion``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MetricSpec:
     """A metric a task reports.
@@ -90,6 +94,21 @@ class MetricSpec:
     binary: bool = False
     scale: float = 1.0
     """Multiply for display (e.g. 100 to show accuracy as %); stored values are never scaled."""
+    criterion: str = "quality"
+    """What the metric is evidence of in the recommendation and the use-case profiles (one of
+    CRITERIA): ``quality``, a score of what the task measures (counted as safety for safety
+    tasks); ``cost``, a token-cost figure such as tokenizer efficiency, which the cost criterion
+    measures in its own way; ``none``, a diagnostic (a synthetic probe) shown but not counted."""
+    rank_by_magnitude: bool = False
+    """Signed scores whose ideal is 0 (BBQ bias: -1 always against the stereotype, +1 always
+    for it): models are ranked by |score|, closer to 0 better, and the score keeps its sign."""
+
+    def __post_init__(self) -> None:
+        if self.criterion not in CRITERIA:
+            raise ConfigError(
+                f"metric {self.name}: criterion {self.criterion!r} is not one of "
+                f"{', '.join(CRITERIA)}"
+            )
 
     def aggregate(self, inputs: FloatArray) -> float:
         try:
@@ -174,6 +193,8 @@ class Task(ABC):
                     "aggregation": m.aggregation,
                     "binary": m.binary,
                     "scale": m.scale,
+                    "criterion": m.criterion,
+                    "rank_by_magnitude": m.rank_by_magnitude,
                 }
                 for m in self.metrics
             ],

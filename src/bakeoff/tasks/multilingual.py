@@ -23,6 +23,7 @@ keeps every language in the run. Options: ``langs=et+sw+zh`` (``+``-separated; d
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from abc import abstractmethod
 from collections import defaultdict
@@ -49,6 +50,7 @@ from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_s
 from bakeoff.tasks.generic import (
     ACC,
     ACC_NORM,
+    EXACT_MATCH,
     GenerationTask,
     int_option,
     reject_unknown_options,
@@ -422,6 +424,9 @@ class ScriptCopyProbe(GenerationTask):
         "translations, no real words); tests handling of each script, not language knowledge"
     )
     settings = GenerationSettings(max_tokens=48, stop=("\n",))
+    # Copying random letters tests script handling, not language knowledge: shown in the
+    # guide, never counted as quality evidence in the recommendation.
+    metrics = (dataclasses.replace(EXACT_MATCH, criterion="none"),)
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})

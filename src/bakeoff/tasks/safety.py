@@ -270,11 +270,21 @@ BBQ_CATEGORIES = (
     "Sexual_orientation",
 )
 BBQ_ACC = MetricSpec("acc", binary=True, scale=100.0)
+# Bias scores are signed (-1 always against the stereotype, +1 always for it) and 0 is the
+# ideal: ranked by |score|, or -0.8 would pass for "less biased" than 0.1.
 BIAS_AMBIG = MetricSpec(
-    "bias_ambig", higher_is_better=False, aggregation="bbq_bias_ambig", scale=100.0
+    "bias_ambig",
+    higher_is_better=False,
+    aggregation="bbq_bias_ambig",
+    scale=100.0,
+    rank_by_magnitude=True,
 )
 BIAS_DISAMBIG = MetricSpec(
-    "bias_disambig", higher_is_better=False, aggregation="bbq_bias_disambig", scale=100.0
+    "bias_disambig",
+    higher_is_better=False,
+    aggregation="bbq_bias_disambig",
+    scale=100.0,
+    rank_by_magnitude=True,
 )
 
 

@@ -71,8 +71,10 @@ from bakeoff.tasks.multilingual import XCOPA_CONNECTORS, interleave, parse_langu
 NO_SPACE_LANGUAGES = frozenset({"zh", "th", "ja", "lo", "km", "my", "bo"})
 """ISO 639-1 codes of languages written without spaces between words."""
 
-TOKENS_PER_CHAR = MetricSpec("tokens_per_char", higher_is_better=False)
-TOKENS_PER_WORD = MetricSpec("tokens_per_word", higher_is_better=False)
+# Token counts are a cost (price per call, context used), not answer quality: the report must
+# not count a tokenizer that needs fewer tokens as a quality win.
+TOKENS_PER_CHAR = MetricSpec("tokens_per_char", higher_is_better=False, criterion="cost")
+TOKENS_PER_WORD = MetricSpec("tokens_per_word", higher_is_better=False, criterion="cost")
 BITS_PER_BYTE = MetricSpec("bits_per_byte", higher_is_better=False, aggregation="bits_per_unit")
 
 ParallelCorpus = dict[str, dict[str, str]]
@@ -173,7 +175,7 @@ class TokenizerEfficiency(Task):
             self.name = options["name"]
         self.relative_metric = f"tokens_vs_{self.baseline}"
         self.metrics = (
-            MetricSpec(self.relative_metric, higher_is_better=False),
+            MetricSpec(self.relative_metric, higher_is_better=False, criterion="cost"),
             TOKENS_PER_CHAR,
             TOKENS_PER_WORD,
             BITS_PER_BYTE,

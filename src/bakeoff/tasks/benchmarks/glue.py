@@ -9,10 +9,15 @@ leaderboard does.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from bakeoff.core.types import Result, Sample
+from bakeoff.stats.suites import (
+    GLUE_SCORE_PARTS,
+    glue_score,
+    leaderboard_average,
+)
 from bakeoff.tasks.base import MetricSpec, SampleScore
 from bakeoff.tasks.benchmarks._base import F1, MCC, BenchmarkTask, _logprob, as_int, row_id
 from bakeoff.tasks.benchmarks._fewshot import Doc
@@ -234,36 +239,6 @@ GLUE_TASKS: tuple[type[GlueTask], ...] = (
     Wnli,
 )
 
-# The GLUE leaderboard score: each task's metrics averaged into one task score (MRPC F1/acc,
-# QQP F1/acc, STS-B Pearson/Spearman, MNLI matched/mismatched accuracy), then the unweighted
-# mean of the nine task scores (Wang et al. 2019, §4; the diagnostic set AX is not included).
-GLUE_SCORE_PARTS: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("glue-cola", "mcc"),),
-    (("glue-sst2", "acc"),),
-    (("glue-mrpc", "f1"), ("glue-mrpc", "acc")),
-    (("glue-stsb", "pearson"), ("glue-stsb", "spearman")),
-    (("glue-qqp", "f1"), ("glue-qqp", "acc")),
-    (("glue-mnli", "acc"), ("glue-mnli-mm", "acc")),
-    (("glue-qnli", "acc"),),
-    (("glue-rte", "acc"),),
-    (("glue-wnli", "acc"),),
-)
-
-
-def leaderboard_average(
-    scores: Mapping[str, Mapping[str, float]],
-    parts: tuple[tuple[tuple[str, str], ...], ...],
-) -> float | None:
-    """Mean over tasks of each task's mean metric; None when any part is missing or NaN."""
-    task_scores = []
-    for group in parts:
-        values = [scores.get(task, {}).get(metric) for task, metric in group]
-        if any(v is None or math.isnan(v) for v in values):
-            return None
-        task_scores.append(sum(v for v in values if v is not None) / len(values))
-    return sum(task_scores) / len(task_scores)
-
-
-def glue_score(scores: Mapping[str, Mapping[str, float]]) -> float | None:
-    """The GLUE score from ``{task name: {metric: value}}`` (values on the stored 0–1 scale)."""
-    return leaderboard_average(scores, GLUE_SCORE_PARTS)
+# The GLUE score is defined once, in bakeoff.stats.suites (the report's claims check uses it
+# too); re-exported here, beside the tasks it averages.
+__all__ = ["GLUE_SCORE_PARTS", "GLUE_TASKS", "glue_score", "leaderboard_average"]

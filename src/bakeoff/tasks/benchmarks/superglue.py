@@ -12,10 +12,11 @@ import re
 import string
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar
 
 from bakeoff.core.types import Result, Sample
+from bakeoff.stats.suites import SUPERGLUE_SCORE_PARTS, superglue_score
 from bakeoff.tasks.base import MetricSpec, SampleScore
 from bakeoff.tasks.benchmarks._base import (
     MACRO_F1,
@@ -27,7 +28,6 @@ from bakeoff.tasks.benchmarks._base import (
 )
 from bakeoff.tasks.benchmarks._fewshot import Doc
 from bakeoff.tasks.benchmarks._loading import Row
-from bakeoff.tasks.benchmarks.glue import leaderboard_average
 from bakeoff.tasks.generic import ACC
 
 SUPERGLUE_SOURCE = "SuperGLUE, aps/super_glue on the Hugging Face hub"
@@ -302,21 +302,6 @@ SUPERGLUE_TASKS: tuple[type[SuperGlueTask], ...] = (
     Wsc,
 )
 
-# The SuperGLUE leaderboard score: tasks with two metrics averaged into one (CB acc/F1, MultiRC
-# F1a/EM, ReCoRD F1/EM), then the unweighted mean of the eight tasks; the diagnostics AX-b and
-# AX-g are not part of it (Wang et al. 2019, SuperGLUE §5).
-SUPERGLUE_SCORE_PARTS: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("superglue-boolq", "acc"),),
-    (("superglue-cb", "acc"), ("superglue-cb", "f1")),
-    (("superglue-copa", "acc"),),
-    (("superglue-multirc", "f1a"), ("superglue-multirc", "em")),
-    (("superglue-record", "f1"), ("superglue-record", "em")),
-    (("superglue-rte", "acc"),),
-    (("superglue-wic", "acc"),),
-    (("superglue-wsc", "acc"),),
-)
-
-
-def superglue_score(scores: Mapping[str, Mapping[str, float]]) -> float | None:
-    """The SuperGLUE score from ``{task name: {metric: value}}``; None when a part is missing."""
-    return leaderboard_average(scores, SUPERGLUE_SCORE_PARTS)
+# The SuperGLUE score is defined once, in bakeoff.stats.suites (the report's claims check uses it
+# too); re-exported here, beside the tasks it averages.
+__all__ = ["SUPERGLUE_SCORE_PARTS", "SUPERGLUE_TASKS", "superglue_score"]
