@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +34,10 @@ class FakeServer:
       it are read and the connection is closed unanswered (a server's idle timeout racing the
       client's reuse);
     * ``hang``: never answers;
-    * ``midfail``: two tokens, then an error event.
+    * ``midfail``: two tokens, then an error event;
+    * ``echokey``: quotes the request's Authorization header back, as careless servers do: in
+      an HTTP 401 body (every third request), in an error event mid-stream (every third), or
+      not at all (five tokens).
     """
 
     def __init__(self) -> None:
@@ -41,6 +45,7 @@ class FakeServer:
         self.completions = 0
         self.connections = 0
         self.paths: list[str] = []
+        self.authorizations: list[str] = []  # the Authorization header of every completion
         self.first_write: dict[str, float] = {}  # prompt → when its first generated delta left
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -72,6 +77,11 @@ class FakeServer:
                 body = json.loads(await reader.readexactly(length))
                 path = head.split(" ")[1]
                 self.paths.append(path)
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in head.split("\r\n")[1:])
+                    if k
+                }
                 if path == "/extras/tokenize":
                     tokens = [1] * (len(body["input"].split()) + 1)
                     self._send_json(writer, 200, {"tokens": tokens})
@@ -80,7 +90,7 @@ class FakeServer:
                     return
                 else:
                     answered += 1
-                    await self._complete(writer, body, path)
+                    await self._complete(writer, body, path, headers.get("authorization", ""))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
@@ -95,14 +105,18 @@ class FakeServer:
         )
 
     async def _complete(
-        self, writer: asyncio.StreamWriter, body: dict[str, object], path: str
+        self, writer: asyncio.StreamWriter, body: dict[str, object], path: str, auth: str
     ) -> None:
         self.completions += 1
+        self.authorizations.append(auth)
         model = body["model"]
         if model == "hang":
             await asyncio.sleep(3600)
         if model == "m" and self.completions % 3 == 0:
             self._send_json(writer, 500, {"error": "overloaded"})
+            return
+        if model == "echokey" and self.completions % 3 == 1:
+            self._send_json(writer, 401, {"error": {"message": f"key not accepted: {auth}"}})
             return
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
                      b"transfer-encoding: chunked\r\n\r\n")  # fmt: skip
@@ -118,6 +132,8 @@ class FakeServer:
         elif model == "midfail":
             events = [{"choices": [{"text": " w0"}]}, {"choices": [{"text": " w1"}]},
                       {"error": {"message": "out of memory"}}]  # fmt: skip
+        elif model == "echokey" and self.completions % 3 == 2:
+            events = [{"choices": [{"text": " w0"}]}, {"error": {"message": f"bad {auth}"}}]
         else:
             events = [{"choices": [{"text": f" w{i}"}]} for i in range(5)]
         prompt = body_prompt(body)
@@ -241,3 +257,63 @@ def test_unreachable_server_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot reach http://127.0.0.1:9" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ENV_SECRET = "sk-FAKE-speed-env-5c2e81d7"
+KEYRING_SECRET = "sk-FAKE-speed-keyring-93ab04f6"
+
+
+def test_fake_keys_appear_in_no_file_a_speed_run_writes(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """One key from the environment, one from a keyring; the server quotes the key back in
+    error answers (an HTTP 401 body, an error event mid-stream). The run, its report and
+    ``--show`` write nothing that contains either key; HOME and TMPDIR point inside the folder
+    searched, so whatever the commands write lands there."""
+    from tests.helpers import run_cli
+
+    repo = Path(__file__).resolve().parents[2]
+    work = tmp_path / "work"
+    for folder in ("home", "tmp", "cache", "config"):
+        (work / folder).mkdir(parents=True)
+    keyring_file = tmp_path / "keyring.json"  # the key's own home, outside the searched folder
+    keyring_file.write_text(json.dumps({"bakeoff/BAKEOFF_SPEED_RING_KEY": KEYRING_SECRET}))
+    env = {
+        "BAKEOFF_SPEED_ENV_KEY": ENV_SECRET,
+        "PYTHON_KEYRING_BACKEND": "tests.helpers_keyring.FileKeyring",
+        "BAKEOFF_TEST_KEYRING": str(keyring_file),
+        "PYTHONPATH": str(repo),
+        "HOME": str(work / "home"),
+        "TMPDIR": str(work / "tmp"),
+        "XDG_CACHE_HOME": str(work / "cache"),
+        "XDG_CONFIG_HOME": str(work / "config"),
+    }
+    base = f"base_url=http://127.0.0.1:{fake_server.port}/v1"
+    commands = [
+        ("speed", "-m", f"e=openai:echokey,{base},api_key_env=BAKEOFF_SPEED_ENV_KEY",
+         "-m", f"k=openai:echokey,{base},api_key_env=BAKEOFF_SPEED_RING_KEY",
+         "--prompt-lengths", "16", "--output-tokens", "5", "--requests", "6", "--warmup", "1",
+         "--db", "s.db", "--report", "run"),
+        ("speed", "--show", "--db", "s.db", "--report", "show"),
+    ]  # fmt: skip
+    for index, command in enumerate(commands):
+        done = run_cli(*command, cwd=work, env=env)
+        (work / f"command{index}.out").write_text(done.stdout + done.stderr)
+        assert done.returncode == 0, done.stderr
+    # Both keys really went out (so the server could, and did, quote them back)...
+    assert set(fake_server.authorizations) == {f"Bearer {ENV_SECRET}", f"Bearer {KEYRING_SECRET}"}
+    with sqlite3.connect(work / "s.db") as conn:
+        (work / "db.dump").write_text("\n".join(conn.iterdump()))
+        errors = [e for (e,) in conn.execute("SELECT error FROM speed_requests") if e]
+    # ...the quotes were stored as failures, with the key replaced...
+    assert len(errors) == 2 * 5  # 2 × 7 requests (warm-up included): 2 of every 3 echo the key
+    assert all("[redacted]" in e for e in errors), errors
+    assert any("HTTP 401" in e for e in errors)
+    assert any("mid-stream" in e for e in errors)
+    # ...and no file the commands wrote holds either key.
+    files = [p for p in work.rglob("*") if p.is_file()]
+    assert {"s.db", "run.md", "run.html", "show.md", "db.dump"} <= {p.name for p in files}
+    leaks = [
+        str(p) for p in files for s in (ENV_SECRET, KEYRING_SECRET) if s.encode() in p.read_bytes()
+    ]
+    assert leaks == []

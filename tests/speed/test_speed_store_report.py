@@ -124,6 +124,15 @@ def test_cli_show_prints_tables_and_writes_report(tmp_path: Path) -> None:
         (["-m", "mock:x"], "speed runs support backends llamacpp, openai"),
         (["-m", "llamacpp:/no/such.gguf"], "model file not found"),
         (["-m", "openai:m,base_url=ftp://x"], "base_url must start with http"),
+        # A key in the spec would be stored with the run (and is in shell history): refused
+        # before anything else can quote the spec, for either backend.
+        (["-m", "openai:m,api_key=sk-FAKE-spec-1"], "never put an API key in the model spec"),
+        (["-m", "llamacpp:x,token=sk-FAKE-spec-1"], "never put an API key in the model spec"),
+        (["-m", "mock:x,key=sk-FAKE-spec-1"], "never put an API key in the model spec"),
+        (["-m", "openai:m,base_url=http://u:sk-FAKE-spec-1@h/v1"], "must not carry credentials"),
+        (["-m", "openai:m,colour=sk-FAKE-spec-1"], "unknown openai option(s) colour"),
+        (["-m", "llamacpp:x,n_gpu=sk-FAKE-spec-1"], "unknown llamacpp option(s) n_gpu"),
+        (["-m", "openai:m,api_key_env=BAKEOFF_NO_SUCH_VAR_6d1"], "needs an API key"),
         (["-m", "llamacpp:x", "--concurrency", "1,two"], "--concurrency takes comma-separated"),
         (["-m", "llamacpp:x", "--slo", "ttft=soon"], "bad SLO item"),
         (["--concurrency", "1"], "give at least one model"),
@@ -137,6 +146,8 @@ def test_cli_user_errors_exit_2_without_traceback(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "sk-FAKE" not in result.stdout + result.stderr  # the message never echoes a value
     assert not (tmp_path / "s.db").exists()  # bad input leaves no half-made store
 
 

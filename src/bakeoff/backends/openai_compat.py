@@ -12,7 +12,8 @@ rpm=N,tpm=N,api=chat|completions,api_key_env=OPENAI_API_KEY,repeat_penalty=1.0]`
 * Generation streams, so time to first token is measured (``prompt_seconds``) apart from the
   rest (``output_seconds``), on a monotonic clock, at the moment the SDK hands over each parsed
   chunk. The SDK's parsing adds microseconds, not the milliseconds that matter here; exact
-  per-chunk wire timestamps are the speed lab's job (httpx, :mod:`bakeoff.speed.http_stream`).
+  per-chunk wire timestamps are the speed lab's job (its own stdlib HTTP client,
+  :mod:`bakeoff.speed.http_wire`, which stamps each network read before any parsing).
 * Log-likelihoods (``api=completions`` only) use ``echo`` + ``logprobs``, after a one-time probe
   checking the echoed log-probabilities against the server's own generation log-probabilities
   (llama-cpp-python's server returns wrong echo values for models without a BOS token).

@@ -10,6 +10,12 @@ never shared across seeds, samples or repeated requests; greedy requests are sha
 
 Only successful results are cached; failures are always retried. Nothing secret is in a key or
 a cached value (the key lives in the client's headers, never in a body).
+
+Samples whose task marks them ``redact`` (XSTest: prompts that may be harmful) are never cached,
+neither looked up nor stored: a cached value is the full completion, and the completion to an
+unsafe prompt must not be kept anywhere (the task keeps only a digest of it). Their requests are
+sent again by every new run; a rerun of a finished run still sends nothing (finished samples are
+skipped before the cache is consulted).
 """
 
 from __future__ import annotations
@@ -27,10 +33,16 @@ from bakeoff.core.types import (
     Request,
     Result,
     RollingLoglikelihoodResult,
+    Sample,
     Usage,
 )
 
 KEY_VERSION = 1
+
+
+def withholds_text(sample: Sample) -> bool:
+    """Whether the sample's task marks it ``redact``: no completion text of it may be kept."""
+    return sample.metadata.get("redact") is True
 
 
 def request_key(

@@ -99,6 +99,8 @@ def _uncached(
 ) -> list[Request]:
     if not use_cache or store is None or not isinstance(backend, ApiBackend):
         return requests
+    if cache.withholds_text(sample):  # never cached (cache.py): every request is sent
+        return requests
     keys = cache.sample_keys(
         backend.fingerprint,
         requests,

@@ -14,6 +14,7 @@ and the ``--max-cost`` budget (budget.py) is checked before each chunk is sent.
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from bakeoff.backends.base import Backend, ModelSpec, preflight
 from bakeoff.core.errors import BudgetExceededError, UnsupportedRequestError
 from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import (
+    JSONValue,
     Request,
     RequestFailure,
     RequestKind,
@@ -264,6 +266,9 @@ class _TaskRun:
         seed = int(self.model.plan.config.get("seed") or 0)
         keys: list[str | None] = []
         for sample, requests in zip(samples, per_sample, strict=True):
+            if cache.withholds_text(sample):  # no key: neither looked up nor stored
+                keys += [None] * len(requests)
+                continue
             keys += cache.sample_keys(
                 self.backend.fingerprint,
                 requests,
@@ -387,7 +392,7 @@ class _TaskRun:
             correct=score.correct,
             metrics=score.metric_inputs,
             details=score.details,
-            outputs=tuple(result_to_dict(r) for r in results),
+            outputs=tuple(_output(r, withhold=cache.withholds_text(sample)) for r in results),
             prompt_tokens=usage.prompt_tokens,
             output_tokens=usage.output_tokens,
             prompt_seconds=usage.prompt_seconds,
@@ -404,6 +409,19 @@ class _TaskRun:
             f"${chunk.reserved:.4f}. Finished samples are stored: rerun the same command with "
             "a higher --max-cost to continue"
         )
+
+
+def _output(result: Result, *, withhold: bool) -> dict[str, JSONValue]:
+    """A result as stored next to its sample; for a sample whose text must not be kept, a
+    completion is replaced by its length and a sha256 prefix (what the task's details keep for
+    an unsafe prompt's completion; a task that may keep the text does so in its details)."""
+    output = result_to_dict(result)
+    text = output.get("text")
+    if withhold and isinstance(text, str):
+        output["text"] = None
+        output["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        output["text_chars"] = len(text)
+    return output
 
 
 def _chunks(items: Sequence[Sample], size: int) -> Iterator[Sequence[Sample]]:

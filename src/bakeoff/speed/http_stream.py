@@ -20,13 +20,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from bakeoff.backends._api import check_api_key_env, check_base_url
+from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
 from bakeoff.backends.base import ModelInfo, ModelSpec
+from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, ConfigError
 from bakeoff.speed.http_wire import (
     Connection,
@@ -45,7 +47,11 @@ APIS = {"completions": "/completions", "chat": "/chat/completions"}
 
 
 def endpoint_of(spec: ModelSpec) -> Endpoint:
-    return Endpoint.parse(spec.options.get("base_url", DEFAULT_BASE_URL))
+    raw = spec.options.get("base_url", DEFAULT_BASE_URL)
+    endpoint = Endpoint.parse(raw)
+    # The spec is stored (canonical form): credentials or a query in the URL would be too.
+    check_base_url("openai", raw)
+    return endpoint
 
 
 def api_of(spec: ModelSpec) -> str:
@@ -67,14 +73,32 @@ def timeout_of(spec: ModelSpec) -> float:
 
 
 def auth_headers(spec: ModelSpec) -> dict[str, str]:
-    """``api_key_env=NAME``: the key is read from that environment variable, never stored."""
-    name = spec.options.get("api_key_env")
-    if not name:
-        return {}
-    key = os.environ.get(name)
-    if not key:
-        raise ConfigError(f"model option api_key_env={name}: that environment variable is unset")
-    return {"Authorization": f"Bearer {key}"}
+    """The bearer key, found as the ``openai`` backend finds it (:mod:`bakeoff.core.secrets`):
+    ``$OPENAI_API_KEY`` or the variable named by ``api_key_env``, else the keyring (service
+    ``bakeoff``, user = that name) when a key is needed — ``api_key_env`` given, or OpenAI's own
+    API. Every key read is registered for redaction, so server errors quoting it are cleaned
+    before they are stored or shown. A local server needs no key."""
+    name = check_api_key_env("openai", spec.options.get("api_key_env", DEFAULT_KEY_ENV))
+    host = endpoint_of(spec).host.lower()
+    needed = "api_key_env" in spec.options or host == "api.openai.com"
+    needed = needed or host.endswith(".openai.com")
+    key = secrets.api_key(name, use_keyring=needed)
+    if key:
+        return {"Authorization": f"Bearer {key}"}
+    if needed:
+        raise ConfigError(
+            f"model '{spec.label}' needs an API key: set the environment variable {name} (or "
+            f"store it with: keyring set {secrets.KEYRING_SERVICE} {name})"
+        )
+    return {}
+
+
+def server_text(raw: bytes | str, limit: int = 200) -> str:
+    """A server's error text made safe to store: one line, known keys redacted, then shortened
+    (redacting first, so a key cut at the limit cannot leave its prefix behind)."""
+    raw = raw[:65536]  # an error page, not a body to keep: what follows is cut anyway
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return secrets.redact(" ".join(text.split()))[:limit]
 
 
 class HttpStreamer:
@@ -171,7 +195,7 @@ class HttpStreamer:
                 keep = exc.reusable  # a complete error answer leaves the connection usable
                 raise
             except ProtocolError as exc:
-                raise BackendError(f"bad HTTP response: {exc}") from None
+                raise BackendError(f"bad HTTP response: {server_text(str(exc))}") from None
             finally:
                 self._pool.release(conn, keep)
             return _timing(events, t_sent)
@@ -205,7 +229,7 @@ async def _exchange(conn: Connection, request: bytes) -> tuple[_SseEvents, bool]
     """
     response = await conn.exchange(request)
     if response.status != 200:
-        detail = b"".join(p for _, p in response.pieces)[:200].decode("utf-8", "replace")
+        detail = server_text(b"".join(p for _, p in response.pieces))
         raise _StatusError(f"HTTP {response.status}: {detail}", response.keep_alive)
     events = _SseEvents()
     for now, piece in response.pieces:
@@ -273,11 +297,12 @@ class _SseEvents:
         try:
             event = _decode_json(payload.decode("utf-8"))
         except ValueError:
-            raise BackendError(f"bad JSON in the event stream: {payload[:80]!r}") from None
+            detail = server_text(payload, 80)
+            raise BackendError(f"bad JSON in the event stream: {detail}") from None
         if not isinstance(event, dict):
             return
         if "error" in event and "choices" not in event:
-            raise BackendError(f"server error mid-stream: {str(event['error'])[:200]}")
+            raise BackendError(f"server error mid-stream: {server_text(str(event['error']))}")
         choices = event.get("choices")
         if choices and isinstance(choices[0], dict):
             reason = choices[0].get("finish_reason")

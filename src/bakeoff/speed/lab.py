@@ -1,10 +1,11 @@
 """A speed run: every model × prompt length × load point, stored per request as it finishes.
 
-Order per model: open the target, build one seeded prompt set per prompt length (shared by all
-output lengths and load points, so they differ only in those), then for each load point run
-warm-up + measured requests with the energy meter around the whole scenario (the counters cannot
-tell requests apart, so the J/1k-token figure divides by every token of the scenario, warm-up
-included), count tokens, store, and read peak memory.
+Order per model: open the target, build a seeded prompt set per load point (warm-up and measured
+apart, and no prompt used twice in the sweep: a prompt sent again would be answered from a
+server's prefix cache from the second load point on and flatter TTFT), then for each load point
+run warm-up + measured requests with the energy meter around the whole scenario (the counters
+cannot tell requests apart, so the J/1k-token figure divides by every token of the scenario,
+warm-up included), count tokens, store, and read peak memory.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from pathlib import Path
 from bakeoff import __version__
 from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.secrets import redact
 from bakeoff.core.types import JSONValue
 from bakeoff.speed.load import OnDone, Outcome, run_scenario
-from bakeoff.speed.prompts import prompt_set
+from bakeoff.speed.prompts import derive_seed, prompt_set
 from bakeoff.speed.records import Scenario, SpeedRecord, counted
 from bakeoff.speed.resources import (
     POWERCAP,
@@ -124,9 +126,32 @@ def run_speed(
         "clock": "time.perf_counter (monotonic)",
     }
     store.create_run(run_id, config.name or f"speed {created}", config.as_dict(), manifest)
+    used: set[str] = set()  # every prompt of the sweep so far, all models: none is sent twice
     for position, spec in enumerate(config.models):
-        asyncio.run(_run_model(config, spec, position, run_id, store, progress, rapl_root))
+        asyncio.run(_run_model(config, spec, position, run_id, store, progress, rapl_root, used))
     return run_id
+
+
+def scenario_prompts(
+    config: SpeedConfig,
+    label: str,
+    scenario: Scenario,
+    count_tokens: Callable[[str], int],
+    used: set[str],
+) -> list[str]:
+    """Warm-up then measured prompts of one load point, each set seeded by everything naming it,
+    so the sweep is the same under the same seed and no prompt is reused across load points."""
+    return [
+        prompt
+        for role, n in (("warmup", config.warmup), ("measured", config.requests))
+        for prompt in prompt_set(
+            count_tokens,
+            scenario.prompt_tokens,
+            n,
+            derive_seed(config.seed, label, scenario.key(), role),
+            used,
+        )
+    ]
 
 
 async def _run_model(
@@ -137,6 +162,7 @@ async def _run_model(
     store: SpeedStore,
     progress: Progress | None,
     rapl_root: Path,
+    used: set[str],
 ) -> None:
     peak_reset = spec.backend != "llamacpp" or reset_peak_rss()
     target = open_target(spec, config.n_ctx, max(config.concurrency))
@@ -155,15 +181,17 @@ async def _run_model(
             run_id, SpeedModelRow(spec.label, spec.canonical(), info.as_dict(), memory), position
         )
         n = config.warmup + config.requests
-        prompts = {
-            length: prompt_set(target.count_tokens, length, n, config.seed)
-            for length in config.prompt_lengths
-        }
-        for scenario in config.scenarios():
+        # All built before this model's first load point, so a sweep that cannot get enough
+        # distinct prompts stops before measuring the model rather than halfway through it.
+        scenarios = config.scenarios()
+        prompts = [
+            scenario_prompts(config, spec.label, s, target.count_tokens, used) for s in scenarios
+        ]
+        for scenario, scenario_set in zip(scenarios, prompts, strict=True):
             if progress and progress.on_scenario:
                 progress.on_scenario(spec.label, scenario, n)
             records, row = await _run_scenario(
-                target, scenario, prompts[scenario.prompt_tokens], config, progress, rapl_root
+                target, scenario, scenario_set, config, progress, rapl_root
             )
             store.save_scenario(run_id, row, records)
     finally:
@@ -227,7 +255,7 @@ def _record(target: Target, scenario: Scenario, o: Outcome) -> SpeedRecord:
     except Exception as exc:  # a tokenizer endpoint that fails: the request cannot be counted
         return SpeedRecord.failure(
             target.label, scenario, o.index, o.warmup, o.t_scheduled, o.t_sent,
-            f"token counting failed: {type(exc).__name__}: {exc}"[:300],
+            redact(f"token counting failed: {type(exc).__name__}: {exc}")[:300],
         )  # fmt: skip
     return SpeedRecord.from_timing(
         target.label, scenario, o.index, o.warmup, o.t_scheduled, o.timing, counts

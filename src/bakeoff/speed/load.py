@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from bakeoff.core.secrets import redact
 from bakeoff.speed.records import Scenario, StreamTiming
 
 Send = Callable[[str, int], Awaitable[StreamTiming]]
@@ -70,7 +71,9 @@ async def _one(
             timing = await send(prompt, scenario.output_tokens)
             outcome = Outcome(index, warmup, prompt, t_scheduled, timing.t_sent, timing, None)
         except Exception as exc:  # a failed request is a result: recorded, counted apart
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            # Stored as is: any key a server echoed goes before the text is cut (a cut key
+            # would no longer match, and its prefix would be kept).
+            error = redact(f"{type(exc).__name__}: {exc}")[:300]
             outcome = Outcome(index, warmup, prompt, t_scheduled, t_sent, None, error)
     if on_done is not None:
         on_done(outcome)

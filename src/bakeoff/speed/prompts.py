@@ -4,10 +4,17 @@ Each prompt is a run of common English words drawn with its own seed, so prompts
 beyond the first word by chance (a shared prefix would let a prefix cache skip prompt processing
 and flatter TTFT). The word count is found by bisection on the model's tokenizer, so the prompt
 has the largest length ≤ the target; the exact count actually sent is recorded per request.
+
+Seeds are derived by hashing (:func:`derive_seed`) from everything that names a set — the run's
+seed, the model, the load point, warm-up or measured — so every set of a sweep is different, and
+:func:`prompt_set` also skips any prompt already used in the sweep (short prompts can collide by
+chance): no prompt is ever sent twice, so a server's prefix cache never answers one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from collections.abc import Callable
 
@@ -44,11 +51,40 @@ def synthetic_prompt(count_tokens: Callable[[str], int], n_tokens: int, seed: in
     return " ".join(words[:low])
 
 
+_TRIES = 64
+"""Draws per prompt before giving up on finding one not used yet in the sweep."""
+
+
+def derive_seed(*parts: str | int | float | None) -> int:
+    """A seed for the prompts named by ``parts``, stable across processes and Python versions
+    (``hash()`` is salted per process)."""
+    text = json.dumps(parts, separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
 def prompt_set(
-    count_tokens: Callable[[str], int], n_tokens: int, n_prompts: int, seed: int
+    count_tokens: Callable[[str], int],
+    n_tokens: int,
+    n_prompts: int,
+    seed: int,
+    used: set[str] | None = None,
 ) -> list[str]:
-    """``n_prompts`` distinct prompts of ``n_tokens``; the same seed gives the same set."""
-    return [
-        synthetic_prompt(count_tokens, n_tokens, seed * 1_000_003 + n_tokens * 7919 + i)
-        for i in range(n_prompts)
-    ]
+    """``n_prompts`` distinct prompts of ``n_tokens``, none of them in ``used`` (each is added to
+    it). The same seed and the same ``used`` give the same set."""
+    taken = set() if used is None else used
+    prompts: list[str] = []
+    for index in range(n_prompts):
+        for attempt in range(_TRIES):
+            prompt = synthetic_prompt(
+                count_tokens, n_tokens, derive_seed(seed, n_tokens, index, attempt)
+            )
+            if prompt not in taken:
+                break
+        else:
+            raise ConfigError(
+                f"cannot make {n_prompts} prompts of {n_tokens} tokens that no other request of "
+                f"the sweep uses ({len(taken)} made): use longer prompts or fewer requests"
+            )
+        taken.add(prompt)
+        prompts.append(prompt)
+    return prompts

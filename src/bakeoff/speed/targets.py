@@ -3,7 +3,8 @@
 Specs: ``llamacpp:PATH|alias[,n_ctx=,n_threads=,n_batch=]`` and
 ``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,api=completions|chat,tokenizer=PATH.gguf,
 pid=N,timeout=S,api_key_env=NAME]`` (``pid`` names the server process, so its peak RSS can be
-read).
+read). Any other option is refused, and one that looks like a key with the backends' message:
+the spec is stored with the run, so a key in it would be written to the database.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import asyncio
 import time
 from typing import Protocol
 
+from bakeoff.backends._api import refuse_key_options
+from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
 from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core.errors import ConfigError
 from bakeoff.speed.http_stream import (
@@ -25,6 +28,10 @@ from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
 from bakeoff.speed.records import StreamTiming
 
 SUPPORTED = ("llamacpp", "openai")
+KNOWN_OPTIONS = {
+    "llamacpp": frozenset({"n_ctx", "n_threads", "n_batch"}),
+    "openai": frozenset({"base_url", "api", "tokenizer", "pid", "timeout", "api_key_env"}),
+}
 
 
 class Target(Protocol):
@@ -107,11 +114,21 @@ def pid_of(spec: ModelSpec) -> int | None:
 
 
 def check_spec(spec: ModelSpec) -> None:
-    """Cheap checks before anything is stored: backend known, model file present, URL sane."""
+    """Cheap checks before anything is stored: no key in the spec, backend and options known,
+    model file present, URL sane."""
+    # First, so no later message (which may quote the spec) can echo a key.
+    refuse_key_options(spec.backend, spec.options, spec.options.get("api_key_env", DEFAULT_KEY_ENV))
     if spec.backend not in SUPPORTED:
         raise ConfigError(
             f"speed runs support backends {', '.join(SUPPORTED)}; got '{spec.backend}' "
-            f"in '{spec.canonical()}'"
+            f"in '{spec.label}'"
+        )
+    known = KNOWN_OPTIONS[spec.backend]
+    unknown = sorted(set(spec.options) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown {spec.backend} option(s) {', '.join(unknown)} in speed spec "
+            f"'{spec.label}'; known: {', '.join(sorted(known))}"
         )
     if spec.backend == "llamacpp":
         check_model_target(spec.target)
