@@ -545,10 +545,22 @@ def test_gemma_chat_uses_a_plain_transcript(gemma: lc.LlamaCppBackend) -> None:
 
 @pytest.mark.model
 def test_smollm2_chat_uses_its_template(smollm: lc.LlamaCppBackend) -> None:
-    # (Asked "What is the capital of France?", this 135M model rambles in French.)
-    messages = (ChatMessage("user", "Which city is the capital of France?"),)
+    # What the model answers depends on the CPU kernels llama.cpp was built with (greedy answers
+    # of a 135M model flip between builds), so the prompt is what is checked: SmolLM2's ChatML
+    # template with its default system turn, written out by hand here.
+    question = "Which city is the capital of France?"
+    expected_prompt = (
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face"
+        f"<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n"
+    )
+    expected_tokens = smollm._session.tokenize(
+        expected_prompt, add_special=False, parse_special=True
+    )
+    assert 1 in expected_tokens  # <|im_start|> parsed as the special token, not as text
+    messages = (ChatMessage("user", question),)
     result = _gen(smollm.generate([GenerateRequest(messages, GenerationSettings(max_tokens=24))]))
-    assert "Paris" in result.text
+    assert result.usage.prompt_tokens + result.usage.cached_prompt_tokens == len(expected_tokens)
+    assert result.text.strip()
     assert "<|im_end|>" not in result.text
     assert "<|im_start|>" not in result.text
 
