@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bakeoff.backends._api import TokenBucket, estimate_tokens
-from bakeoff.backends.base import ModelSpec
+from bakeoff.backends.base import Backend, ModelInfo, ModelSpec
 from bakeoff.core import secrets
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.types import (
@@ -26,9 +26,13 @@ from bakeoff.core.types import (
     Sample,
     Usage,
 )
+from bakeoff.pricing import catalog as catalog_module
 from bakeoff.pricing.catalog import ModelRef, PriceCatalog, read_override_file
 from bakeoff.runner import cache, fallback
-from bakeoff.runner.budget import Budget, is_metered, price_for
+from bakeoff.runner.budget import Budget, is_metered, model_ref, price_for
+from bakeoff.runner.executor import LocalExecutor
+from bakeoff.runner.plan import RunConfig, make_plan
+from bakeoff.runner.run import RunOptions, execute_plan
 from bakeoff.storage.base import CacheEntry
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.probes import ArithmeticProbe
@@ -330,3 +334,89 @@ def test_key_from_environment_then_keyring_and_redacted_from_logs(
     assert "sk-from-keyring-5678" not in caplog.text
     assert "[redacted]" in caplog.text
     assert secrets.redact(json.dumps({"k": "sk-from-env-1234"})) == '{"k": "[redacted]"}'
+
+
+def _shipped_catalog(monkeypatch: pytest.MonkeyPatch) -> PriceCatalog:
+    """The snapshot bakeoff ships, even where the full models.dev database is installed."""
+    monkeypatch.delenv("BAKEOFF_MODELS_DEV_DB", raising=False)
+    monkeypatch.setattr(catalog_module, "_models_dev_db", lambda: None)
+    return PriceCatalog.load()
+
+
+def test_api_model_info_takes_the_catalog_context_window_with_its_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bakeoff.backends.anthropic_messages import AnthropicBackend
+
+    catalog = _shipped_catalog(monkeypatch)
+    spec = ModelSpec.parse("claude=anthropic:claude-haiku-4-5")
+    info = AnthropicBackend(spec).info().as_dict()
+    assert info["context_length"] is None  # the Messages API reports no specs
+    specs = catalog.specs(model_ref(spec))
+    assert specs is not None
+    filled = specs.fill(info)
+    mark = "catalog: models.dev snapshot 2026-08-18"
+    assert filled["context_length"] == 200_000
+    assert filled["extra"]["max_output_tokens"] == 64_000
+    assert filled["extra"]["open_weights"] is False
+    assert filled["extra"]["spec_sources"]["context_length"] == mark
+    assert filled["extra"]["api"] == "messages"  # the backend's own extra is kept
+    # A dated name finds its undated entry, as prices do.
+    dated = catalog.specs(ModelRef("c", "anthropic", "claude-sonnet-4-5-20990101"))
+    assert dated is not None
+    assert dated.context == 1_000_000
+
+
+def test_server_reported_specs_win_and_unknown_or_local_models_stay_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = _shipped_catalog(monkeypatch)
+    openai = "https://api.openai.com/v1"
+    specs = catalog.specs(ModelRef("g", "openai", "gpt-4o-mini", openai))
+    assert specs is not None
+    assert specs.context == 128_000
+    served = ModelInfo(
+        "gpt-4o-mini", "openai", openai, context_length=32_768, extra={"max_output_tokens": 999}
+    )
+    filled = specs.fill(served.as_dict())
+    assert filled["context_length"] == 32_768
+    assert filled["extra"]["max_output_tokens"] == 999
+    assert "context_length" not in filled["extra"]["spec_sources"]
+    assert "max_output_tokens" not in filled["extra"]["spec_sources"]
+    assert catalog.specs(ModelRef("g", "openai", "gpt-unknown", openai)) is None
+    # A server on this machine runs whatever file it loaded, whatever it calls it.
+    local = ModelRef("g", "openai", "gpt-4o-mini", "http://127.0.0.1:8080/v1")
+    assert catalog.specs(local) is None
+
+
+def test_runner_stores_catalog_specs_in_the_model_info(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.runner.test_cache_withheld_text import _ScriptedApi
+
+    class _Gpt(_ScriptedApi):
+        def info(self) -> ModelInfo:
+            return ModelInfo(name="gpt-4o-mini", backend="openai", source="scripted")
+
+    class _Executor(LocalExecutor):
+        def open(self, spec: ModelSpec) -> Backend:
+            return _Gpt(spec)
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-sent")
+    spec = ModelSpec.parse("gpt=openai:gpt-4o-mini")
+    plan = make_plan(
+        RunConfig(models=(spec,), name="specs"), tasks=[ArithmeticProbe("", {"n": "1"})]
+    )
+    db = tmp_path / "b.db"
+    store = SqliteStore(db)
+    try:
+        options = RunOptions(prices=_shipped_catalog(monkeypatch))
+        execute_plan(plan, store, executor=_Executor(), options=options)
+    finally:
+        store.close()
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute("SELECT info_json FROM run_models WHERE label = 'gpt'").fetchone()
+    info = json.loads(text)
+    assert info["context_length"] == 128_000
+    assert info["extra"]["spec_sources"]["context_length"].startswith("catalog: models.dev")
+    assert "price_input_per_1m" in info["extra"]

@@ -15,6 +15,11 @@ The provider of an ``openai`` model is found from its base URL's host (``api.ope
 openai, ``api.groq.com`` -> groq, ...); ``anthropic`` models are Anthropic's. A server on this
 machine (127.0.0.1, localhost) has no per-token price unless the override file gives one, and
 the report then costs it from measured time instead.
+
+The same sources (the database, else the snapshot; never the override file) give what models.dev
+knows of a model's specs: :meth:`PriceCatalog.specs` and :meth:`CatalogSpecs.fill` add its context
+window and token limits to the model info of an API model whose server does not report them,
+naming the catalog in ``extra.spec_sources``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bakeoff.core.errors import ConfigError
+from bakeoff.pricing.snapshot import SPEC_COLUMNS, SPEC_FIELDS, spec_row
 
 PRICES_ENV = "BAKEOFF_PRICES"
 MODELS_DEV_DB_ENV = "BAKEOFF_MODELS_DEV_DB"
@@ -59,6 +65,65 @@ class Price:
 
 
 @dataclass(frozen=True, slots=True)
+class CatalogSpecs:
+    """What models.dev says of one model; ``None`` where it does not say."""
+
+    context: int | None
+    max_input: int | None
+    max_output: int | None
+    open_weights: bool | None
+    knowledge: str | None
+    source: str
+
+    @classmethod
+    def from_row(cls, row: list[Any], source: str) -> CatalogSpecs:
+        """From one ``SPEC_FIELDS`` list, as the snapshot stores it."""
+        values = dict(zip(SPEC_FIELDS, row, strict=True))
+        open_weights = values["open_weights"]
+        return cls(
+            context=_int_or_none(values["context"]),
+            max_input=_int_or_none(values["input"]),
+            max_output=_int_or_none(values["output"]),
+            open_weights=open_weights if isinstance(open_weights, bool) else None,
+            knowledge=str(values["knowledge"]) if values["knowledge"] else None,
+            source=source,
+        )
+
+    def fill(self, info: Mapping[str, Any]) -> dict[str, Any]:
+        """``info`` (a ``ModelInfo.as_dict()``) with the values its server left out.
+
+        What the server reported is kept as is: it describes the deployment actually measured,
+        which may differ from the catalog's (a provider capping the window, a newer snapshot).
+        Each value taken from the catalog is named in ``extra.spec_sources``, so that the report
+        can say where it came from.
+        """
+        out = dict(info)
+        extra: dict[str, Any] = dict(out.get("extra") or {})
+        sources: dict[str, Any] = dict(extra.get("spec_sources") or {})
+        mark = f"catalog: {self.source}"
+        if out.get("context_length") is None and self.context is not None:
+            out["context_length"] = self.context
+            sources["context_length"] = mark
+        for key, value in (
+            ("max_input_tokens", self.max_input),
+            ("max_output_tokens", self.max_output),
+            ("open_weights", self.open_weights),
+            ("knowledge_cutoff", self.knowledge),
+        ):
+            if value is not None and extra.get(key) is None:
+                extra[key] = value
+                sources[key] = mark
+        if sources:
+            extra["spec_sources"] = sources
+        out["extra"] = extra
+        return out
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and value > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
 class ModelRef:
     """What a price is looked up by: the run label, backend, model name and base URL."""
 
@@ -76,8 +141,10 @@ class PriceCatalog:
         source: str,
         overrides: Mapping[str, tuple[float, float]] | None = None,
         override_source: str = "",
+        specs: Mapping[str, CatalogSpecs] | None = None,
     ) -> None:
         self._prices = dict(prices)
+        self._specs = dict(specs or {})
         self._hosts = dict(hosts)
         self.source = source
         self._overrides = dict(overrides or {})
@@ -85,10 +152,11 @@ class PriceCatalog:
 
     @classmethod
     def load(cls, override_file: str | None = None) -> PriceCatalog:
-        prices, hosts, source = _load_models_dev()
+        prices, hosts, source, specs = _load_models_dev()
         path = override_file or os.environ.get(PRICES_ENV) or None
         overrides = read_override_file(Path(path)) if path else {}
-        return cls(prices, hosts, source, overrides, f"override file {path}" if path else "")
+        label = f"override file {path}" if path else ""
+        return cls(prices, hosts, source, overrides, label, specs)
 
     def provider(self, ref: ModelRef) -> str | None:
         if ref.backend == "anthropic":
@@ -111,6 +179,18 @@ class PriceCatalog:
             found = self._prices.get(f"{provider}:{model}")
             if found is not None:
                 return Price(*found, source=self.source)
+        return None
+
+    def specs(self, ref: ModelRef) -> CatalogSpecs | None:
+        """The catalog's specs of an API model at a known host; None for local servers, since
+        a model served on this machine is whatever file was loaded, whatever its name."""
+        provider = self.provider(ref)
+        if ref.backend not in _API_BACKENDS or not provider:
+            return None
+        for model in (ref.model, _DATE_SUFFIX.sub("", ref.model)):
+            found = self._specs.get(f"{provider}:{model}")
+            if found is not None:
+                return found
         return None
 
 
@@ -153,15 +233,22 @@ def _override_entry(path: Path, key: str, value: Any) -> tuple[float, float]:
 # --- models.dev -------------------------------------------------------------------------------
 
 
-def _load_models_dev() -> tuple[dict[str, tuple[float, float]], dict[str, str], str]:
+_Loaded = tuple[dict[str, tuple[float, float]], dict[str, str], str, dict[str, CatalogSpecs]]
+
+
+def _load_models_dev() -> _Loaded:
     db = _models_dev_db()
     snapshot = _snapshot()
     hosts = {str(k): str(v) for k, v in snapshot["hosts"].items()}
     if db is not None:
-        prices, generated = _read_models_dev_db(db)
-        return prices, hosts, f"models.dev {generated} ({db.name})"
-    prices = {str(k): (float(v[0]), float(v[1])) for k, v in snapshot["prices"].items()}
-    return prices, hosts, f"models.dev snapshot {str(snapshot['generated_at'])[:10]}"
+        prices, generated, rows = _read_models_dev_db(db)
+        source = f"models.dev {generated} ({db.name})"
+    else:
+        prices = {str(k): (float(v[0]), float(v[1])) for k, v in snapshot["prices"].items()}
+        rows = {str(k): list(v) for k, v in snapshot.get("specs", {}).items()}
+        source = f"models.dev snapshot {str(snapshot['generated_at'])[:10]}"
+    specs = {key: CatalogSpecs.from_row(row, source) for key, row in rows.items()}
+    return prices, hosts, source, specs
 
 
 def _snapshot() -> dict[str, Any]:
@@ -186,7 +273,9 @@ def _models_dev_db() -> Path | None:
     return None
 
 
-def _read_models_dev_db(path: Path) -> tuple[dict[str, tuple[float, float]], str]:
+def _read_models_dev_db(
+    path: Path,
+) -> tuple[dict[str, tuple[float, float]], str, dict[str, list[Any]]]:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             rows = conn.execute(
@@ -194,7 +283,16 @@ def _read_models_dev_db(path: Path) -> tuple[dict[str, tuple[float, float]], str
                 "WHERE min_context = 0 AND experimental_mode_name IS NULL"
             ).fetchall()
             meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
+            specs = _read_spec_rows(conn)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is not a models.dev database: {exc}") from None
     prices = {str(r[0]): (float(r[1]), float(r[2])) for r in rows}
-    return prices, str(meta.get("generated_at", "?"))[:10]
+    return prices, str(meta.get("generated_at", "?"))[:10], specs
+
+
+def _read_spec_rows(conn: sqlite3.Connection) -> dict[str, list[Any]]:
+    try:
+        rows = conn.execute(f"SELECT m.full_id, {SPEC_COLUMNS} FROM models m").fetchall()
+    except sqlite3.OperationalError:
+        return {}  # a database with prices only still prices; specs then stay unknown
+    return {str(row[0]): spec_row(row[1:]) for row in rows}

@@ -12,7 +12,9 @@ popular OpenAI-compatible hosts::
         src/bakeoff/data/prices/models-dev.json
 
 Only the base price tier is kept (no long-context surcharge, no "fast" modes), in USD per
-million input and output tokens, as models.dev gives them.
+million input and output tokens, as models.dev gives them. For the same models the snapshot also
+keeps what models.dev says of their specs (``SPEC_FIELDS``: token limits, open weights, training
+cutoff), which API servers seldom report and the report's specs table otherwise shows as unknown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,9 @@ PROVIDERS = (
     "perplexity",
     "moonshotai",
 )
+# One list per model in the snapshot, in this order; a column models.dev leaves empty is null.
+SPEC_FIELDS = ("context", "input", "output", "open_weights", "knowledge")
+SPEC_COLUMNS = "m.limit_context, m.limit_input, m.limit_output, m.open_weights, m.knowledge"
 # Providers whose models.dev entry has no base URL (their SDKs know it): the API hosts.
 KNOWN_HOSTS = {
     "api.openai.com": "openai",
@@ -70,6 +76,12 @@ def build(db_path: Path, providers: tuple[str, ...] = PROVIDERS) -> dict[str, An
             f"SELECT id, api FROM providers WHERE id IN ({marks}) AND api IS NOT NULL",
             providers,
         ).fetchall()
+        specs = conn.execute(
+            f"SELECT m.full_id, {SPEC_COLUMNS} FROM models m "
+            f"WHERE m.provider_id IN ({marks}) AND m.full_id IN "
+            "(SELECT model_full_id FROM pricing) ORDER BY m.full_id",
+            providers,
+        ).fetchall()
     hosts = dict(KNOWN_HOSTS)
     for provider, api in apis:
         host = api.split("//", 1)[-1].split("/", 1)[0].lower()
@@ -81,18 +93,27 @@ def build(db_path: Path, providers: tuple[str, ...] = PROVIDERS) -> dict[str, An
         "unit": "USD per 1M tokens",
         "hosts": dict(sorted(hosts.items())),
         "prices": {full_id: [cost_in, cost_out] for full_id, cost_in, cost_out in rows},
+        "spec_fields": list(SPEC_FIELDS),
+        "specs": {row[0]: spec_row(row[1:]) for row in specs},
     }
+
+
+def spec_row(row: Sequence[Any]) -> list[Any]:
+    """One ``SPEC_FIELDS`` list from the models table's columns (``open_weights`` is 0/1)."""
+    context, limit_input, output, open_weights, knowledge = row
+    return [context or None, limit_input or None, output or None, bool(open_weights), knowledge]
 
 
 def _dumps(snapshot: dict[str, Any]) -> str:
     """JSON with one model per line, so that a refresh reads as a short diff."""
-    head = {k: v for k, v in snapshot.items() if k != "prices"}
+    tables = ("prices", "specs")
+    head = {k: v for k, v in snapshot.items() if k not in tables}
     lines = json.dumps(head, indent=1, sort_keys=True)[:-2].splitlines()
-    prices = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in snapshot["prices"].items()]
-    return (
-        "\n".join([*lines[:-1], lines[-1] + ",", ' "prices": {', ",\n".join(prices), " }", "}"])
-        + "\n"
-    )
+    lines[-1] += ","
+    for n, table in enumerate(tables):
+        rows = [f" {json.dumps(k)}: {json.dumps(v)}" for k, v in snapshot[table].items()]
+        lines += [f" {json.dumps(table)}: {{", ",\n".join(rows), " }," if n < 1 else " }"]
+    return "\n".join([*lines, "}"]) + "\n"
 
 
 def main(argv: list[str]) -> int:

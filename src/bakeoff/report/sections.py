@@ -403,10 +403,21 @@ def specs(report: ReportModel) -> list[Block]:
         Table(("", *report.models), rows),
         P(
             "From the model files' metadata (GGUF) or the backend; unknown means the source does "
-            "not say.",
+            "not say." + _catalog_note(report),
             muted=True,
         ),
     ]
+
+
+def _catalog_note(report: ReportModel) -> str:
+    """Which values the backend did not report and the offline catalog gave instead."""
+    notes = []
+    for model in report.models:
+        extra = report.model_info[model].get("extra")
+        sources = extra.get("spec_sources") if isinstance(extra, dict) else None
+        if isinstance(sources, dict) and "context_length" in sources:
+            notes.append(f"{model}'s context window is from the {sources['context_length']}")
+    return "".join(f" {note}." for note in notes)
 
 
 def _ram_cell(row: HardwareRow, context: int) -> str:

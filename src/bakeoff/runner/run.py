@@ -33,9 +33,9 @@ from bakeoff.core.types import (
     result_to_dict,
     total_usage,
 )
-from bakeoff.pricing.catalog import Price, PriceCatalog
+from bakeoff.pricing.catalog import CatalogSpecs, Price, PriceCatalog
 from bakeoff.runner import cache, fallback
-from bakeoff.runner.budget import Budget, actual_cost, estimate, price_for
+from bakeoff.runner.budget import Budget, actual_cost, estimate, model_ref, price_for
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import CacheEntry, Store
@@ -109,14 +109,16 @@ def execute_plan(
     options = options or RunOptions()
     for spec in plan.models:
         preflight(spec)
-    prices = model_prices(plan, options)
+    catalog = options.prices or PriceCatalog.load()
+    prices = model_prices(plan, options, catalog)
     budget = Budget(options.max_cost)
     run, models, tasks, samples = plan.records()
     resumed = store.create_or_resume_run(run, models, tasks, samples)
     outcome = RunOutcome(plan.run_id, resumed)
     try:
         for spec in plan.models:
-            money = _Money(prices[spec.label], budget, options.use_cache)
+            specs = catalog.specs(model_ref(spec))
+            money = _Money(prices[spec.label], budget, options.use_cache, specs)
             _ModelRun(plan, spec, store, executor, progress, outcome, money).run()
     except BaseException:
         store.set_status(plan.run_id, "interrupted")
@@ -127,9 +129,11 @@ def execute_plan(
     return outcome
 
 
-def model_prices(plan: Plan, options: RunOptions) -> dict[str, Price | None]:
+def model_prices(
+    plan: Plan, options: RunOptions, catalog: PriceCatalog | None = None
+) -> dict[str, Price | None]:
     """Each model's price; ConfigError when ``--max-cost`` is set and a paid API has none."""
-    catalog = options.prices or PriceCatalog.load()
+    catalog = catalog or options.prices or PriceCatalog.load()
     required = options.max_cost is not None
     return {spec.label: price_for(spec, catalog, required=required) for spec in plan.models}
 
@@ -139,6 +143,8 @@ class _Money:
     price: Price | None
     budget: Budget
     use_cache: bool
+    specs: CatalogSpecs | None = None
+    """The price catalog's specs of the model, for what its server does not report."""
 
 
 @dataclass(slots=True)
@@ -171,6 +177,7 @@ class _ModelRun:
         self.plan, self.spec, self.store = plan, spec, store
         self.executor, self.progress, self.outcome = executor, progress, outcome
         self.price, self.budget, self.use_cache = money.price, money.budget, money.use_cache
+        self.specs = money.specs
 
     def run(self) -> None:
         plan = self.plan
@@ -201,6 +208,8 @@ class _ModelRun:
 
     def _record_info(self, backend: Backend, lettered: list[str]) -> None:
         info = backend.info().as_dict()
+        if self.specs is not None:
+            info = self.specs.fill(info)
         extra: dict[str, Any] = dict(info.get("extra") or {})
         if self.price is not None:
             extra.update(self.price.info_fields())
