@@ -48,6 +48,7 @@ from bakeoff.report.model import (
     metric_specs,
     sample_seconds,
 )
+from bakeoff.stats.intervals import Interval
 from bakeoff.stats.suites import (
     SUITE_AVERAGES,
     SUITE_PARTS,
@@ -248,19 +249,33 @@ def _check_score(report: ReportModel, store: Store, fields: Mapping[str, Any]) -
     verdicts, evidence = [], []
     for model, value in fields["scores"].items():
         score = scores[_model(report, model)]
-        claimed = claimed_number(value)[0]
-        low, high = score.interval.low * metric.scale, score.interval.high * metric.scale
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise _NotMeasurableError(f"{model}: no interval for {task.name}/{metric.name}")
-        inside = low <= claimed <= high
-        verdicts.append(inside)
-        evidence.append(
-            f"{model}: claimed {claimed:g}, measured {score.interval.estimate * metric.scale:.1f} "
-            f"[{low:.1f}, {high:.1f}] over {score.n} samples "
-            f"({'inside' if inside else 'outside'} the 95% CI)"
+        inside, text = _within(
+            model,
+            claimed_number(value)[0],
+            score.interval,
+            metric.scale,
+            f"{task.name}/{metric.name}",
+            f" over {score.n} samples",
         )
+        verdicts.append(inside)
+        evidence.append(text)
     return (CONSISTENT if all(verdicts) else CONTRADICTED), f"{task.name} {metric.name}: " + (
         "; ".join(evidence)
+    )
+
+
+def _within(
+    model: str, claimed: float, interval: Interval, scale: float, what: str, detail: str
+) -> tuple[bool, str]:
+    """Whether a claimed number lies in the measured 95% interval (scaled as claims print it),
+    and the evidence line that says so."""
+    low, high = interval.low * scale, interval.high * scale
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise _NotMeasurableError(f"{model}: no interval for {what}")
+    inside = low <= claimed <= high
+    return inside, (
+        f"{model}: claimed {claimed:g}, measured {interval.estimate * scale:.1f} "
+        f"[{low:.1f}, {high:.1f}]{detail} ({'inside' if inside else 'outside'} the 95% CI)"
     )
 
 
@@ -298,16 +313,11 @@ def _check_suite_score(
         interval = suite_interval(parts, inputs)
         if interval is None:
             raise _NotMeasurableError(f"{model}: a metric of the {label} is missing from the run")
-        number = claimed_number(value)[0]
-        low, high = interval.low * SUITE_SCALE, interval.high * SUITE_SCALE
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise _NotMeasurableError(f"{model}: no interval for the {label}")
-        inside = low <= number <= high
-        verdicts.append(inside)
-        evidence.append(
-            f"{model}: claimed {number:g}, measured {interval.estimate * SUITE_SCALE:.1f} "
-            f"[{low:.1f}, {high:.1f}] ({'inside' if inside else 'outside'} the 95% CI)"
+        inside, text = _within(
+            model, claimed_number(value)[0], interval, SUITE_SCALE, f"the {label}", ""
         )
+        verdicts.append(inside)
+        evidence.append(text)
     method = (
         f"{label} over {len(needed)} tasks, ×100; 95% percentile bootstrap resampling each "
         "task's samples"
