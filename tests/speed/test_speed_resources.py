@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +18,7 @@ from bakeoff.speed.resources import (
     estimate_memory,
     gpu_memory_bytes,
     peak_rss_bytes,
+    process_tree,
     reset_peak_rss,
 )
 
@@ -161,3 +166,123 @@ def test_peak_rss_reset_forgets_an_earlier_peak() -> None:
     assert high is not None
     assert after is not None
     assert after < high - 128 * 2**20
+
+
+# -- NVML, faked: CI never has a GPU, so the NVML code paths run against scripted values ------
+
+
+def fake_nvml(
+    monkeypatch: pytest.MonkeyPatch,
+    processes: list[list[tuple[int, int | None]]],
+    energy_mj: list[list[int]] | None = None,
+    used: list[int] | None = None,
+    init_error: Exception | None = None,
+) -> types.ModuleType:
+    """Install a fake ``pynvml`` exposing only the calls resources.py makes.
+
+    ``processes[d]`` lists (pid, usedGpuMemory) on device d; ``energy_mj[k]`` is the per-device
+    counter at the k-th energy read (start, then stop); ``used[d]`` is device d's used memory.
+    """
+    module = types.ModuleType("pynvml")
+    reads: Iterator[list[int]] = iter(energy_mj or [])
+    current: dict[str, list[int]] = {}
+
+    def nvml_init() -> None:
+        if init_error is not None:
+            raise init_error
+
+    def handle(index: int) -> int:
+        assert 0 <= index < len(processes)
+        return index
+
+    def running(h: int) -> list[types.SimpleNamespace]:
+        return [types.SimpleNamespace(pid=p, usedGpuMemory=m) for p, m in processes[h]]
+
+    def energy(h: int) -> int:
+        # One read of all devices per start()/stop(): advance the script at device 0.
+        if h == 0:
+            current["mj"] = next(reads)
+        return current["mj"][h]
+
+    module.nvmlInit = nvml_init  # type: ignore[attr-defined]
+    module.nvmlDeviceGetCount = lambda: len(processes)  # type: ignore[attr-defined]
+    module.nvmlDeviceGetHandleByIndex = handle  # type: ignore[attr-defined]
+    module.nvmlDeviceGetComputeRunningProcesses = running  # type: ignore[attr-defined]
+    module.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(  # type: ignore[attr-defined]
+        used=(used or [])[h]
+    )
+    module.nvmlDeviceGetTotalEnergyConsumption = energy  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", module)
+    return module
+
+
+@pytest.fixture
+def child() -> Iterator[int]:
+    """A real child of this process, so the descendant lookup reads the real /proc."""
+    proc = subprocess.Popen(["sleep", "60"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_process_tree_finds_a_real_child(child: int) -> None:
+    tree = process_tree(os.getpid())
+    assert {os.getpid(), child} <= tree
+    assert os.getppid() not in tree  # the parent is not a descendant
+    assert process_tree(child) == {child}
+
+
+def test_gpu_memory_of_a_pid_sums_it_and_its_descendants(
+    monkeypatch: pytest.MonkeyPatch, child: int
+) -> None:
+    me, stranger = os.getpid(), os.getppid()
+    fake_nvml(
+        monkeypatch,
+        processes=[
+            [(me, 1 * 2**30), (child, 2 * 2**30), (stranger, 8 * 2**30), (child, None)],
+            [(child, 512 * 2**20)],  # a second GPU: the child's share there counts too
+        ],
+        used=[20 * 2**30, 3 * 2**30],
+    )
+    assert gpu_memory_bytes(me) == 1 * 2**30 + 2 * 2**30 + 512 * 2**20
+    assert gpu_memory_bytes(child) == 2 * 2**30 + 512 * 2**20  # no ancestor counted
+    assert gpu_memory_bytes() == 23 * 2**30  # no pid: all memory used on all GPUs
+
+
+def test_nvml_energy_per_1k_tokens_from_counter_deltas(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Millijoules per device: GPU 0 +30 J, GPU 1 +10 J over the interval.
+    fake_nvml(
+        monkeypatch,
+        processes=[[], []],
+        energy_mj=[[1_000_000, 500_000], [1_030_000, 510_000]],
+    )
+    meter = EnergyMeter(tmp_path / "absent", use_gpu=True)
+    meter.start()
+    reading = meter.stop()
+    assert reading.source.startswith("NVML")
+    assert reading.joules == pytest.approx(40.0)
+    assert reading.per_1k_tokens(2000) == pytest.approx(20.0)
+
+
+def test_nvml_init_failure_is_not_measurable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake_nvml(
+        monkeypatch,
+        processes=[[(os.getpid(), 2**30)]],
+        energy_mj=[[1_000], [2_000]],
+        used=[2**30],
+        init_error=RuntimeError("NVML_ERROR_DRIVER_NOT_LOADED"),
+    )
+    assert gpu_memory_bytes() is None
+    assert gpu_memory_bytes(os.getpid()) is None
+    meter = EnergyMeter(tmp_path / "absent", use_gpu=True)
+    meter.start()
+    reading = meter.stop()
+    assert reading.joules is None
+    assert reading.source == "none"
+    assert reading.per_1k_tokens(1000) is None

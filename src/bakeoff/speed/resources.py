@@ -65,11 +65,39 @@ def _nvml() -> Any | None:
     return pynvml
 
 
+def process_tree(pid: int) -> set[int]:
+    """``pid`` and all its descendants, from the ppid field of every ``/proc/N/stat``.
+
+    Scanning /proc works on every Linux kernel, unlike ``/proc/N/task/T/children``, which needs
+    CONFIG_PROC_CHILDREN. A process that exits mid-scan is skipped.
+    """
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # comm (field 2) may hold spaces and ")": the fields after the last ")" are safe.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    tree = {pid}
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in tree:
+                tree.add(child)
+                todo.append(child)
+    return tree
+
+
 def gpu_memory_bytes(pid: int | None = None) -> int | None:
-    """GPU memory used by ``pid`` (or by all processes when pid is None) over all NVIDIA GPUs."""
+    """GPU memory used by ``pid`` and its descendants (or by all processes when pid is None)
+    over all NVIDIA GPUs."""
     nvml = _nvml()
     if nvml is None:
         return None
+    # vLLM V1 holds the GPU memory in a child (EngineCore) of the server process, so the
+    # server's own pid alone would read ~0: count the whole process tree.
+    pids = None if pid is None else process_tree(pid)
     total = 0
     try:
         for index in range(nvml.nvmlDeviceGetCount()):
@@ -78,7 +106,7 @@ def gpu_memory_bytes(pid: int | None = None) -> int | None:
                 total += int(nvml.nvmlDeviceGetMemoryInfo(handle).used)
                 continue
             for proc in nvml.nvmlDeviceGetComputeRunningProcesses(handle):
-                if proc.pid == pid and proc.usedGpuMemory is not None:
+                if pids is not None and proc.pid in pids and proc.usedGpuMemory is not None:
                     total += int(proc.usedGpuMemory)
     except Exception:
         return None
