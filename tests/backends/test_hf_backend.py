@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,13 @@ from typing import Any
 import pytest
 
 from bakeoff.backends.base import BACKENDS, ModelSpec, open_backend, preflight
-from bakeoff.backends.hf import parse_options, rolling_windows
+from bakeoff.backends.hf import (
+    active_parameters,
+    gguf_license,
+    parse_options,
+    readme_license,
+    rolling_windows,
+)
 from bakeoff.core.errors import ConfigError, ModelNotFoundError
 from bakeoff.core.types import (
     ChatMessage,
@@ -236,8 +243,43 @@ def test_info_comes_from_the_model_config(smol: Any) -> None:
     assert 100e6 < info.parameters < 200e6
     assert info.has_chat_template is True
     assert info.is_moe is False
+    assert info.active_parameters == info.parameters  # dense: every parameter is used
+    assert info.license == "apache-2.0"  # the GGUF's general.license
     assert info.sha256 is not None
     assert len(info.sha256) == 64
+
+
+def test_active_parameters_dense_or_unknown_for_experts() -> None:
+    dense = types.SimpleNamespace(num_hidden_layers=2)
+    assert active_parameters(dense, 1000) == 1000
+    assert active_parameters(types.SimpleNamespace(num_local_experts=1), 1000) == 1000
+    for key in ("num_local_experts", "num_experts", "n_routed_experts"):
+        assert active_parameters(types.SimpleNamespace(**{key: 8}), 1000) is None
+
+
+def test_license_from_model_card_front_matter(tmp_path: Path) -> None:
+    assert readme_license(str(tmp_path)) is None  # no card
+    card = tmp_path / "README.md"
+    card.write_text("---\nlanguage: en\nlicense: apache-2.0\ntags: [x]\n---\n# Model\n")
+    assert readme_license(str(tmp_path)) == "apache-2.0"
+    card.write_text("---\nlicense:\n  - 'mit'\n---\n")
+    assert readme_license(str(tmp_path)) == "mit"
+    # A license: line in the body is not metadata.
+    card.write_text("# Model\n\nlicense: gemma\n")
+    assert readme_license(str(tmp_path)) is None
+
+
+def test_license_from_gguf_metadata(tmp_path: Path) -> None:
+    gguf = pytest.importorskip("gguf", reason="gguf not installed (bakeoff[hf])")
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_license("gemma")
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert gguf_license(path) == "gemma"
+    assert gguf_license(tmp_path / "missing.gguf") is None
 
 
 def test_rolling_windows_match_the_harness_layout() -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bakeoff.core.records import ModelRecord, ResultRecord, RunRecord, SampleRecord, TaskRecord
+from bakeoff.core.types import JSONValue
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.catalog import SUITES
 from bakeoff.tasks.probes import ArithmeticChoiceProbe, ArithmeticProbe, CopyProbe, NeedleProbe
@@ -66,8 +67,13 @@ INFO = {
 }
 
 
-def demo_store(path: Path, families: dict[str, str] | None = None) -> SqliteStore:
-    """The fixed run; ``families`` overrides tasks' families (to fill the guide's sections)."""
+def demo_store(
+    path: Path,
+    families: dict[str, str] | None = None,
+    metadata: dict[str, dict[str, JSONValue]] | None = None,
+) -> SqliteStore:
+    """The fixed run; ``families`` overrides tasks' families (to fill the guide's sections),
+    ``metadata`` adds to every sample's metadata of a task (to mark it as a real task would)."""
     run = RunRecord(
         run_id="fedcba9876543210",
         name="demo-fixed",
@@ -115,7 +121,12 @@ def demo_store(path: Path, families: dict[str, str] | None = None) -> SqliteStor
         for i, sample in enumerate(items):
             samples.append(
                 SampleRecord(
-                    task.name, sample.id, i, sample.input, sample.target, dict(sample.metadata)
+                    task.name,
+                    sample.id,
+                    i,
+                    sample.input,
+                    sample.target,
+                    {**sample.metadata, **(metadata or {}).get(name, {})},
                 )
             )
             for model, rule, base in ((GEMMA, gemma_rule, 0.05), (SMOL, smol_rule, 0.10)):

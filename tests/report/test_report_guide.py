@@ -6,6 +6,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from html import escape as html_escape
 from pathlib import Path
 
 import pytest
@@ -74,17 +75,112 @@ def test_family_tasks_fill_their_sections(tmp_path: Path) -> None:
     assert "### copy" not in text.split("## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
 
 
-def test_conversation_flags_a_model_without_chat_template(tmp_path: Path) -> None:
-    store = demo_store(tmp_path / "c.db", families={"needle": "conversation"})
+def _chat_probe_store(path: Path, gemma_extra: dict[str, object]) -> SqliteStore:
+    """needle as a conversation task, copy as XSTest (a safety task whose samples carry the chat
+    caveat), arithmetic left a plain benchmark; the models' prompting as the backend records it."""
+    store = demo_store(
+        path,
+        families={"needle": "conversation", "copy": "safety"},
+        metadata={"copy": {"base_model_caveat": "chat probe", "redact": True}},
+    )
+    store.record_model_info("fedcba9876543210", GEMMA, {**INFO[GEMMA], "extra": gemma_extra})
+    store.record_model_info(
+        "fedcba9876543210",
+        SMOL,
+        {**INFO[SMOL], "has_chat_template": True, "extra": {"chat_format": "template"}},
+    )
+    return store
+
+
+def _cells(markdown: str, task: str) -> dict[str, str]:
+    """The model columns of the Summary row of ``task``."""
+    summary = markdown.split("## Summary\n", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in summary.splitlines() if line.startswith(f"| {task} |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    return {GEMMA: cells[2], SMOL: cells[3]}
+
+
+def test_transcript_prompted_chat_results_are_marked_in_every_format(tmp_path: Path) -> None:
+    from bakeoff.report.chat_probe import TRANSCRIPT_MARK, TRANSCRIPT_NOTE, transcript_chat_result
+
+    store = _chat_probe_store(tmp_path / "c.db", {"chat_format": "transcript"})
     try:
-        info = {**INFO[GEMMA], "has_chat_template": False}
-        store.record_model_info("fedcba9876543210", GEMMA, info)
-        text = render_markdown(build_report(store, "latest"))
+        report = build_report(store, "latest")
     finally:
         store.close()
+    tasks = {t.name: t for t in report.tasks}
+    for name in ("needle", "copy"):
+        assert transcript_chat_result(tasks[name], GEMMA)
+        assert not transcript_chat_result(tasks[name], SMOL)
+    for name in ("arithmetic", "arithmetic-mc"):  # not chat probes: never marked
+        assert not transcript_chat_result(tasks[name], GEMMA)
+    text = render_markdown(report)
+    for name in ("needle", "copy"):
+        cells = _cells(text, name)
+        assert cells[GEMMA].endswith(f" {TRANSCRIPT_MARK}")
+        assert TRANSCRIPT_MARK not in cells[SMOL]
+    assert TRANSCRIPT_MARK not in "".join(_cells(text, "arithmetic").values())
+    assert f"{TRANSCRIPT_MARK} {TRANSCRIPT_NOTE}. Marked: needle: {GEMMA}; copy: {GEMMA}." in text
+    for section, task in (("Conversation", "needle"), ("Safety", "copy")):
+        body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"{GEMMA} was prompted for these chat probes through a plain" in body
+        score_row = next(
+            line
+            for line in body.split(f"### {task}", 1)[1].splitlines()
+            if line.startswith("| ")
+            and not line.startswith("| metric")
+            and not line.startswith("| -")
+        )
+        gemma_cell, smol_cell = [c.strip() for c in score_row.strip("|").split("|")][1:3]
+        assert gemma_cell.endswith(TRANSCRIPT_MARK)
+        assert TRANSCRIPT_MARK not in smol_cell
     conversation = text.split("## Conversation\n", 1)[1].split("\n## ", 1)[0]
-    assert f"{GEMMA} has no chat template" in conversation
-    assert SMOL not in conversation.split("### needle", 1)[0]
+    depth_rows = conversation.split("needle by depth", 1)[1].split("\n\n", 2)[1]
+    rows = [
+        line for line in depth_rows.splitlines() if line.startswith("| 0") or line.startswith("| 1")
+    ]
+    assert rows
+    assert all(row.count(TRANSCRIPT_MARK) == 1 for row in rows)  # Gemma's cell, not SmolLM2's
+    assert all(row.split("|")[4].strip()[-1] != TRANSCRIPT_MARK for row in rows)
+    benchmarks = text.split("## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+    assert TRANSCRIPT_MARK not in benchmarks
+    html = render_html(report)
+    assert html_escape(f"{TRANSCRIPT_MARK} {TRANSCRIPT_NOTE}") in html
+    assert html.count(TRANSCRIPT_MARK) >= text.count(TRANSCRIPT_MARK)
+    data = json.loads(render_json(report))
+    marked = {t["name"]: t["transcript_chat"] for t in data["tasks"]}
+    assert marked == {"arithmetic-mc": [], "arithmetic": [], "needle": [GEMMA], "copy": [GEMMA]}
+    # The profiles include these scores, and the recommendation says so in one line.
+    lines = [i for i in data["recommendation_items"] if "Included in the profiles" in i]
+    assert lines == [
+        f"Included in the profiles: {GEMMA}'s chat-probe scores ({TRANSCRIPT_MARK}, plain "
+        "transcript, no chat template), not comparable with a chat model's."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "has_template", "marked"),
+    [
+        ({"chat_format": "transcript"}, True, True),  # chat=off: a template, not used
+        ({"chat_format": "template"}, True, False),
+        ({}, False, True),  # the HF backend records no chat_format: no template, transcript
+        ({}, None, False),  # the backend does not say: nothing to mark
+    ],
+)
+def test_marks_follow_how_the_model_was_prompted(
+    tmp_path: Path, extra: dict[str, object], has_template: bool | None, marked: bool
+) -> None:
+    store = demo_store(tmp_path / "p.db", families={"needle": "conversation"})
+    try:
+        info = {**INFO[GEMMA], "has_chat_template": has_template, "extra": extra}
+        store.record_model_info("fedcba9876543210", GEMMA, info)
+        report = build_report(store, "latest")
+    finally:
+        store.close()
+    needle = next(t for t in report.tasks if t.name == "needle")
+    assert needle.transcript_chat == ((GEMMA,) if marked else ())
+    conversation = render_markdown(report).split("## Conversation\n", 1)[1]
+    assert ("prompted for these chat probes" in conversation.split("\n## ", 1)[0]) is marked
 
 
 def test_hardware_section_counts_the_sliding_window(report: ReportModel) -> None:
@@ -278,3 +374,16 @@ def test_speed_lab_section_joins_the_guide(tmp_path: Path) -> None:
     assert "### Speed under load" in speed_part
     assert re.findall(r"^## (.+)$", text, flags=re.M) == SECTIONS  # still twelve sections
     assert "<h3>Speed under load</h3>" in render_html(report)
+
+
+def test_a_task_whose_samples_are_chat_messages_is_a_chat_probe() -> None:
+    # A format=chat benchmark stores its samples as message lists: the prompting format matters
+    # there too, whatever the task's family; a plain-text benchmark's does not.
+    from bakeoff.core.records import SampleRecord
+    from bakeoff.report.chat_probe import is_chat_probe
+
+    chat = SampleRecord("arc-easy", "s0", 0, [{"role": "user", "content": "Q?"}], "A")
+    plain = SampleRecord("arc-easy", "s0", 0, "Q?", "A")
+    assert is_chat_probe("benchmark", [chat])
+    assert not is_chat_probe("benchmark", [plain])
+    assert is_chat_probe("conversation", [plain])

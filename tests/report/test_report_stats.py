@@ -7,18 +7,27 @@ each score, the latency test on per-sample seconds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from scipy.stats import binomtest, ttest_rel
 from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import TTestPower
 from statsmodels.stats.proportion import proportion_confint
 from tests.report.report_fixtures import GEMMA, OUTCOMES, SMOL, demo_store
 
-from bakeoff.report.model import ReportModel, build_report
-from bakeoff.stats import minimum_detectable_difference
+from bakeoff.report.model import MetricReport, Power, ReportModel, _power, build_report
+from bakeoff.report.sections import _power_cells
+from bakeoff.stats import (
+    compare_paired,
+    expected_discordance,
+    minimum_detectable_difference,
+    samples_needed,
+)
 from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.base import MetricSpec
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +100,73 @@ def test_latency_test_matches_scipy_ttest_rel(stored: tuple[SqliteStore, ReportM
     assert comparison.paired.interval.low == pytest.approx(float(interval.low))
     assert comparison.paired.interval.high == pytest.approx(float(interval.high))
     assert comparison.verdict == f"{GEMMA} faster"
+
+
+def _compared(spec: MetricSpec, a: np.ndarray, b: np.ndarray) -> Power | None:
+    """The report's power figures for one pair, fed the same way _metric_report feeds them."""
+    paired = compare_paired(a, b, spec.aggregate, spec.binary, spec.aggregation == "mean")
+    return _power(spec, paired, a, b)
+
+
+@pytest.mark.parametrize(("scale", "target", "spread"), [(100.0, 0.02, 0.2), (1.0, 2.0, 8.0)])
+def test_power_of_a_continuous_mean_matches_statsmodels(
+    scale: float, target: float, spread: float
+) -> None:
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.6, 0.25, size=(300, 1))
+    b = a - rng.normal(0.01, spread, size=(300, 1))
+    power = _compared(MetricSpec("score", scale=scale), a, b)
+    assert power is not None
+    sd = float(np.std(a[:, 0] - b[:, 0], ddof=1))
+    effect = TTestPower().solve_power(nobs=300, alpha=0.05, power=0.8)
+    assert power.mdd == pytest.approx(effect * sd, rel=1e-4)
+    # "n for 2 pts" is for 2 units as the score is shown: 0.02 at scale 100, 2.0 at scale 1.
+    needed = TTestPower().solve_power(effect_size=target / sd, alpha=0.05, power=0.8)
+    assert power.samples_for_target == max(2, math.ceil(needed - 1e-6))
+    assert power.discordance is None
+    assert power.note == ""
+
+
+def test_power_of_a_masked_mean_is_mcnemar_over_the_mask() -> None:
+    rng = np.random.default_rng(5)
+    mask = (np.arange(400) % 4 != 0).astype(float)  # 300 of 400 samples are in the subset
+    refused_a = (rng.random(400) < 0.3).astype(float)
+    refused_b = np.where(rng.random(400) < 0.2, 1.0 - refused_a, refused_a)
+    a, b = np.column_stack([refused_a, mask]), np.column_stack([refused_b, mask])
+    power = _compared(MetricSpec("refusal", aggregation="masked_mean", scale=100.0), a, b)
+    assert power is not None
+    inside = mask == 1.0
+    psi = float(np.mean(refused_a[inside] != refused_b[inside]))
+    assert 0.1 < psi < 0.3
+    assert power.discordance == pytest.approx(psi)
+    # Samples outside the mask do not count: n is the 300 masked samples, not the 400 paired.
+    assert power.mdd == minimum_detectable_difference(300, 0.5, discordance=psi)
+    assert power.mdd != minimum_detectable_difference(400, 0.5, discordance=psi)
+    assert power.samples_for_target == samples_needed(0.02, psi)
+    assert "300 samples" in power.note
+
+
+def test_identical_answers_label_the_assumed_discordance() -> None:
+    a = np.array([[1.0]] * 70 + [[0.0]] * 30)
+    power = _compared(MetricSpec("acc", binary=True, scale=100.0), a, a.copy())
+    assert power is not None
+    psi = expected_discordance(0.7, 0.7)  # 2 * 0.7 * 0.3 = 0.42
+    assert power.discordance == pytest.approx(psi)
+    assert power.mdd == pytest.approx(minimum_detectable_difference(100, 0.5, discordance=psi))
+    assert "assumed" in power.note
+    assert "0.42" in power.note
+    cell, _ = _power_cells(power, MetricReport("acc", True, 100.0, True, ()))
+    assert cell.endswith(" †")
+
+
+def test_corpus_level_metrics_say_why_there_is_no_mdd() -> None:
+    rng = np.random.default_rng(6)
+    a = np.column_stack([rng.integers(0, 2, 80), rng.integers(0, 2, 80)]).astype(float)
+    b = np.column_stack([rng.integers(0, 2, 80), a[:, 1]])
+    power = _compared(MetricSpec("f1", aggregation="f1"), a, b)
+    assert power is not None
+    assert math.isnan(power.mdd)
+    assert power.samples_for_target is None
+    assert "closed-form" in power.note
+    metric = MetricReport("f1", True, 1.0, True, ())
+    assert _power_cells(power, metric) == ("not computed †", "n/a")

@@ -15,6 +15,7 @@ from bakeoff.stats import (
     min_discordant_pairs,
     minimum_detectable_difference,
     samples_needed,
+    samples_needed_continuous,
 )
 
 Z_975 = 1.959963984540054
@@ -119,3 +120,35 @@ def test_mdd_continuous_edges() -> None:
     assert large == pytest.approx((Z_975 + Z_80) / math.sqrt(100000), rel=1e-3)
     with pytest.raises(ValueError, match="sd_diff"):
         mdd_continuous(-1.0, 10)
+
+
+@pytest.mark.parametrize(
+    ("delta", "sd"), [(0.02, 0.3), (0.5, 1.0), (2.0, 1.0), (0.1, 0.05), (1.0, 3.0)]
+)
+@pytest.mark.parametrize("power", [0.8, 0.9])
+def test_samples_needed_continuous_matches_statsmodels(
+    delta: float, sd: float, power: float
+) -> None:
+    n = samples_needed_continuous(delta, sd, alpha=0.05, power=power)
+    # statsmodels solves for a fractional n (one-sample t on the paired differences); the
+    # smallest whole number of samples reaching the power is its ceiling.
+    fractional = TTestPower().solve_power(effect_size=delta / sd, alpha=0.05, power=power)
+    assert n == max(2, math.ceil(fractional - 1e-6))
+    assert TTestPower().power(effect_size=delta / sd, nobs=n, alpha=0.05) >= power
+    if n > 2:
+        assert TTestPower().power(effect_size=delta / sd, nobs=n - 1, alpha=0.05) < power
+    # Consistent with mdd_continuous: at the returned n the MDD is at most delta.
+    assert mdd_continuous(sd, n, power=power) <= delta * (1 + 1e-9)
+
+
+def test_samples_needed_continuous_edges() -> None:
+    # Normal approximation for a 2-point difference with sd 30 points: (2.8016 * 15)² = 1766;
+    # the t-test needs a couple more.
+    approx = ((Z_975 + Z_80) * 0.3 / 0.02) ** 2
+    assert samples_needed_continuous(0.02, 0.3) in range(math.ceil(approx), math.ceil(approx) + 4)
+    assert samples_needed_continuous(-0.02, 0.3) == samples_needed_continuous(0.02, 0.3)
+    assert samples_needed_continuous(1.0, 0.0) == 2
+    with pytest.raises(ValueError, match="delta"):
+        samples_needed_continuous(0.0, 1.0)
+    with pytest.raises(ValueError, match="sd_diff"):
+        samples_needed_continuous(0.1, -1.0)

@@ -262,6 +262,7 @@ class HFBackend(Backend):
         hidden = _int_attr(config, "hidden_size")
         head_dim = _int_attr(config, "head_dim") or (hidden // heads if hidden and heads else None)
         weights = self._weights_path()
+        parameters = int(self.model.num_parameters())
         return ModelInfo(
             name=self.spec.label,
             backend=self.name,
@@ -271,7 +272,8 @@ class HFBackend(Backend):
             quantization=self.options.dtype
             + (" (dequantized from GGUF)" if self.options.gguf_file else ""),
             architecture=str(getattr(config, "model_type", "")) or None,
-            parameters=int(self.model.num_parameters()),
+            parameters=parameters,
+            active_parameters=active_parameters(config, parameters),
             n_layers=_int_attr(config, "num_hidden_layers"),
             n_heads=heads,
             n_kv_heads=_int_attr(config, "num_key_value_heads") or heads,
@@ -282,6 +284,7 @@ class HFBackend(Backend):
             expert_count=_int_attr(config, "num_local_experts", "num_experts", "n_routed_experts"),
             expert_used_count=_int_attr(config, "num_experts_per_tok", "moe_topk"),
             has_chat_template=self.has_chat_template,
+            license=gguf_license(weights) if weights else readme_license(self.options.pretrained),
             extra=self._info_extra(config),
         )
 
@@ -865,6 +868,51 @@ def _fork_cache(cache: Any) -> Any:
     fork = copy.copy(cache)
     fork.layers = [copy.copy(layer) for layer in layers]
     return fork
+
+
+def active_parameters(config: Any, parameters: int) -> int | None:
+    """Parameters used per token: all of them for a dense model. For a mixture of experts None
+    (shown as "unknown"), as the llamacpp backend does: the routed share depends on how each
+    architecture names and sizes its expert and shared layers, and a wrong guess is worse."""
+    experts = _int_attr(config, "num_local_experts", "num_experts", "n_routed_experts")
+    return parameters if experts is None or experts <= 1 else None
+
+
+def gguf_license(path: Path) -> str | None:
+    """The GGUF metadata key ``general.license`` (transformers drops it when dequantizing)."""
+    try:
+        import gguf
+
+        field = gguf.GGUFReader(path).fields.get("general.license")
+        value = field.contents() if field is not None else None
+    except (ImportError, OSError, ValueError):
+        return None
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def readme_license(folder: str) -> str | None:
+    """``license:`` from the YAML front matter of a model folder's README.md (a Hugging Face
+    model card), a scalar or the first item of a list; None without a local card."""
+    try:
+        text = (Path(folder) / "README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    front = []
+    for line in lines[1:]:
+        if line.strip() == "---":
+            break
+        front.append(line)
+    for index, line in enumerate(front):
+        if not line.startswith("license:"):
+            continue
+        value = line.partition(":")[2].strip()
+        if not value and index + 1 < len(front):
+            value = front[index + 1].strip().removeprefix("- ").strip()
+        return value.strip("'\"") or None
+    return None
 
 
 def _int_attr(config: Any, *names: str) -> int | None:

@@ -14,8 +14,10 @@ from typing import Any
 from bakeoff.report.model import ReportModel
 from bakeoff.report.sections import recommendation, recommendation_items
 
-SCHEMA_VERSION = "2.1"
-"""2.1: ``tasks[].formulations`` (answer-letter scoring), ``metrics[].criterion`` and
+SCHEMA_VERSION = "2.2"
+"""2.2: ``power.note`` (assumed discordance, masked subset, or why no MDD);
+``tasks[].transcript_chat`` (models prompted for a chat probe by plain transcript).
+2.1: ``tasks[].formulations`` (answer-letter scoring), ``metrics[].criterion`` and
 ``rank_by_magnitude``. 2.0: profiles name no winner on unmeasured criteria or insignificant
 leads (``undecided``);
 hardware counts sliding windows (``kv_bytes``, ``attention``, ``full_cache_bytes``); cost per

@@ -20,6 +20,7 @@ from scipy.stats import ttest_1samp
 from bakeoff.core.records import ResultRecord, RunRecord, SampleRecord
 from bakeoff.core.types import JSONValue
 from bakeoff.report.breakdown import GroupBreakdown, group_breakdowns
+from bakeoff.report.chat_probe import transcript_chat_models
 from bakeoff.report.cost import CostRow, cost_row, decode_tokens
 from bakeoff.report.hardware import HardwareRow, hardware_row
 from bakeoff.report.profiles import (
@@ -41,6 +42,7 @@ from bakeoff.stats import (
     minimum_detectable_difference,
     rate,
     samples_needed,
+    samples_needed_continuous,
 )
 from bakeoff.storage.base import Store
 from bakeoff.tasks.base import CRITERIA, MetricSpec
@@ -50,6 +52,14 @@ NO_DIFFERENCE = "no significant difference"
 POWER = 0.8
 TARGET_DIFFERENCE = 0.02
 """The difference (2 points on a 0–100 scale) the "samples needed" column is computed for."""
+NO_MDD_CORPUS = (
+    "MDD not computed: a corpus-level metric (computed over the whole set, compared by a paired "
+    "permutation test) has no closed-form power"
+)
+NO_MDD_MAGNITUDE = (
+    "MDD not computed: the comparison is of |score|, for which the power formulas (differences "
+    "of means) do not hold"
+)
 SECTIONS = ("benchmarks", "multilingual", "conversation", "safety")
 """A task's section is its family when that names a section, else "benchmarks"."""
 QUALITY_SECTIONS = frozenset({"benchmarks", "multilingual", "conversation"})
@@ -80,11 +90,16 @@ class ModelScore:
 @dataclass(frozen=True, slots=True)
 class Power:
     """How sensitive a comparison was: the minimum detectable difference (MDD) at 80% power
-    for the n used, and the samples a 2-point difference would need (binary metrics only)."""
+    for the n used, and the samples a 2-point difference (2 units as displayed, i.e.
+    ``TARGET_DIFFERENCE * 100 / scale`` stored units) would need."""
 
     discordance: float | None
     mdd: float
+    """NaN when not computed (corpus-level metrics; ``note`` says why)."""
     samples_for_target: int | None
+    note: str = ""
+    """What the reader must know about these figures: an assumed discordance, the masked
+    subset they are over, or why no MDD was computed. Empty when nothing needs saying."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +154,9 @@ class TaskReport:
     formulations: Mapping[str, str] = field(default_factory=dict)
     """Model → how it was scored here when not as the task defines it: a chat-only API scores
     multiple choice by answer letter (runner.fallback), which is not comparable."""
+    transcript_chat: tuple[str, ...] = ()
+    """Models whose results here are a chat probe's, prompted through a plain transcript (no chat
+    template): report.chat_probe decides; every renderer marks them."""
 
     @property
     def primary(self) -> MetricReport | None:
@@ -254,7 +272,13 @@ def build_report(
             samples,
             max_disagreements,
         )
-        tasks.append(dataclasses.replace(report, formulations=_formulations(task.name, info)))
+        tasks.append(
+            dataclasses.replace(
+                report,
+                formulations=_formulations(task.name, info),
+                transcript_chat=transcript_chat_models(report.family, samples.values(), info),
+            )
+        )
     _apply_holm(tasks)
     speed = tuple(_speed(model, results) for model in models)
     hardware = tuple(hardware_row(m, info[m]) for m in models)
@@ -662,22 +686,64 @@ def _apply_holm(tasks: Sequence[TaskReport]) -> None:
 def _power(
     spec: MetricSpec, paired: PairedComparison, a: np.ndarray, b: np.ndarray
 ) -> Power | None:
-    """MDD for the n used; for 0/1 metrics from the measured discordance (share of samples on
-    which the two models disagree), which is what McNemar's test's power depends on."""
+    """MDD for the n used and the samples a 2-point difference would need. 0/1 metrics use the
+    measured discordance (share of samples on which the two models disagree), which is what
+    McNemar's test's power depends on; other per-sample means the SD of the paired differences.
+    Masked means (XSTest refusal rates) are the same means over the rows the mask selects."""
     n = paired.n
-    if n < 2 or spec.aggregation != "mean" or spec.rank_by_magnitude:
-        return None  # the MDD formulas are for differences of means, not of |score|
+    if n < 2:
+        return None
+    if spec.rank_by_magnitude:
+        # The MDD formulas are for differences of means, not of |score|.
+        return Power(None, math.nan, None, NO_MDD_MAGNITUDE)
+    # 2 units as the score is shown (scale 100: 2 points = 0.02 of a proportion).
+    target = TARGET_DIFFERENCE * 100.0 / spec.scale
+    if spec.aggregation == "masked_mean":
+        # Columns (value, mask); the mask is a property of the sample, so it selects the same
+        # rows for both models, but require both so a malformed row cannot pair with nothing.
+        rows = (a[:, 1] > 0.5) & (b[:, 1] > 0.5)
+        values_a, values_b = a[rows, 0], b[rows, 0]
+        if len(values_a) < 2:
+            return None
+        subset = f"over the {len(values_a)} samples the metric's mask selects"
+        binary = bool(
+            np.all(np.isin(values_a, (0.0, 1.0))) and np.all(np.isin(values_b, (0.0, 1.0)))
+        )
+        if binary:
+            return _binary_power(values_a, values_b, target, subset)
+        return _continuous_power(values_a - values_b, target, subset)
+    if spec.aggregation != "mean":
+        return Power(None, math.nan, None, NO_MDD_CORPUS)
     if spec.binary and paired.discordant is not None:
-        psi = sum(paired.discordant) / n
-        if psi == 0.0:
-            # Identical answers measure no disagreement; assume independent errors instead.
-            psi = expected_discordance(float(a[:, 0].mean()), float(b[:, 0].mean()))
-        if psi == 0.0:
-            return Power(0.0, minimum_detectable_difference(n, 0.5, discordance=0.0), None)
-        target = samples_needed(TARGET_DIFFERENCE, psi) if psi >= TARGET_DIFFERENCE else None
-        return Power(psi, minimum_detectable_difference(n, 0.5, discordance=psi), target)
-    differences = a[:, 0] - b[:, 0]
-    return Power(None, mdd_continuous(float(np.std(differences, ddof=1)), n), None)
+        return _binary_power(a[:, 0], b[:, 0], target, "")
+    return _continuous_power(a[:, 0] - b[:, 0], target, "")
+
+
+def _binary_power(a: np.ndarray, b: np.ndarray, target: float, subset: str) -> Power:
+    """McNemar power of paired 0/1 outcomes ``a`` and ``b`` from their measured discordance."""
+    n = len(a)
+    psi = float(np.count_nonzero(a != b)) / n
+    notes = [subset] if subset else []
+    if psi == 0.0:
+        # Identical answers measure no disagreement; assume independent errors instead, and say
+        # so, because real models share errors and the assumed figure is then too pessimistic.
+        psi = expected_discordance(float(a.mean()), float(b.mean()))
+        notes.append(
+            f"the models gave identical answers, so discordance {psi:.2f} is assumed "
+            "(independent errors at the observed accuracies), not measured"
+        )
+    note = "; ".join(notes)
+    if psi == 0.0:
+        return Power(0.0, minimum_detectable_difference(n, 0.5, discordance=0.0), None, note)
+    samples = samples_needed(target, psi) if 0.0 < target <= psi else None
+    return Power(psi, minimum_detectable_difference(n, 0.5, discordance=psi), samples, note)
+
+
+def _continuous_power(differences: np.ndarray, target: float, subset: str) -> Power:
+    """Paired-t power from the SD of the per-sample differences A - B."""
+    sd = float(np.std(differences, ddof=1))
+    samples = samples_needed_continuous(target, sd) if target > 0.0 else None
+    return Power(None, mdd_continuous(sd, len(differences)), samples, subset)
 
 
 def _verdict(comparison: Comparison, p_adjusted: float, metric: MetricReport) -> str:

@@ -27,6 +27,7 @@ from bakeoff.report.blocks import (
     Table,
 )
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
+from bakeoff.report.chat_probe import TRANSCRIPT_MARK, TRANSCRIPT_NOTE, transcript_mark
 from bakeoff.report.hardware import CONTEXTS, KV_BYTES_PER_ELEMENT, HardwareRow
 from bakeoff.report.model import (
     LETTER_FORMULATION,
@@ -173,6 +174,7 @@ def summary(report: ReportModel) -> list[Block]:
                         score_text(s, metric)
                         + (" " + marks[s.model] if marks.get(s.model) else "")
                         + _formulation_mark(task, s.model)
+                        + transcript_mark(task, s.model)
                     )
                     for s in metric.scores
                 ),
@@ -195,6 +197,7 @@ def summary(report: ReportModel) -> list[Block]:
         ),
     ]
     blocks += _formulation_note(report.tasks)
+    blocks += _transcript_note(report.tasks)
     comparisons = [c for c in report.comparisons() if c[1].primary]
     if comparisons:
         blocks.append(
@@ -255,6 +258,15 @@ def _formulation_note(tasks: tuple[TaskReport, ...] | list[TaskReport]) -> list[
             f"formulation. Scored this way: {'; '.join(cells)}.",
         )
     ]
+
+
+def _transcript_note(tasks: tuple[TaskReport, ...] | list[TaskReport]) -> list[Block]:
+    """The footnote of the transcript mark: which models got a chat probe as a plain transcript
+    (report.chat_probe decides), so no marked cell is left unexplained."""
+    cells = [f"{t.name}: {', '.join(t.transcript_chat)}" for t in tasks if t.transcript_chat]
+    if not cells:
+        return []
+    return [P(f"{TRANSCRIPT_MARK} {TRANSCRIPT_NOTE}. Marked: {'; '.join(cells)}.", muted=True)]
 
 
 CRITERION_HINTS = {
@@ -380,10 +392,25 @@ def recommendation_items(report: ReportModel) -> list[str]:
     if not report.comparisons():
         items.append("No paired comparison could be made (one model, or no shared samples).")
     items += [_profile_sentence(p, report) + "." for p in report.profiles]
+    items += _transcript_items(report)
     if report.unavailable:
         names = ", ".join(u.name for u in report.unavailable)
         items.append(f"Not part of this recommendation (no data offline): {names}.")
     return items
+
+
+def _transcript_items(report: ReportModel) -> list[str]:
+    """Says that transcript-prompted chat results count in the profiles (docs/report.md): they
+    are measured answers of those models, and leaving them out would hide a base model's
+    behaviour on exactly the probes a chat deployment would face."""
+    marked = sorted({m for t in report.tasks if evidence_of(t) for m in t.transcript_chat})
+    if not marked or not report.profiles:
+        return []
+    return [
+        f"Included in the profiles: {', '.join(marked)}'s chat-probe scores "
+        f"({TRANSCRIPT_MARK}, plain transcript, no chat template), not comparable with a chat "
+        "model's."
+    ]
 
 
 def recommendation(report: ReportModel) -> str:
@@ -494,9 +521,26 @@ def _power_cells(c_power: object, metric: MetricReport) -> tuple[str, str]:
 
     if not isinstance(c_power, Power):
         return ("n/a", "n/a")
-    mdd = "n/a" if math.isinf(c_power.mdd) else f"{c_power.mdd * metric.scale:.1f}"
+    if math.isnan(c_power.mdd):
+        mdd = "not computed"
+    else:
+        mdd = "n/a" if math.isinf(c_power.mdd) else f"{c_power.mdd * metric.scale:.1f}"
     samples = "n/a" if c_power.samples_for_target is None else f"{c_power.samples_for_target:,}"
-    return mdd, samples
+    # The dagger points at _power_notes below the table (assumed discordance, masked subset, or
+    # why no MDD), so a blank or surprising figure is never left unexplained.
+    return (mdd + " †" if c_power.note else mdd), samples
+
+
+def _power_notes(task: TaskReport) -> list[Block]:
+    notes = [
+        f"{metric.name}, {c.model_a} vs {c.model_b}: {c.power.note}"
+        for metric in task.metrics
+        for c in metric.comparisons
+        if c.power is not None and c.power.note
+    ]
+    if not notes:
+        return []
+    return [P("† MDD and n for 2 pts — " + "; ".join(notes) + ".", muted=True)]
 
 
 def _direction(metric: MetricReport) -> str:
@@ -516,7 +560,12 @@ def task_blocks(task: TaskReport) -> list[Block]:
             tuple(
                 (
                     m.name + _direction(m),
-                    *(score_text(s, m) + _formulation_mark(task, s.model) for s in m.scores),
+                    *(
+                        score_text(s, m)
+                        + _formulation_mark(task, s.model)
+                        + transcript_mark(task, s.model)
+                        for s in m.scores
+                    ),
                 )
                 for m in task.metrics
             ),
@@ -524,6 +573,7 @@ def task_blocks(task: TaskReport) -> list[Block]:
         )
     )
     blocks += _formulation_note([task])
+    blocks += _transcript_note([task])
     rows = []
     for metric in task.metrics:
         for c in metric.comparisons:
@@ -562,6 +612,7 @@ def task_blocks(task: TaskReport) -> list[Block]:
                 tuple(rows),
             )
         )
+        blocks += _power_notes(task)
     for group in task.groups:
         blocks.append(P(f"{task.name} by {group.key} ({group.metric}):"))
         blocks.append(
@@ -575,6 +626,7 @@ def task_blocks(task: TaskReport) -> list[Block]:
                             interval_text(
                                 row.scores[m], group.scale, 1 if group.scale >= 100 else 3
                             )
+                            + transcript_mark(task, m)
                             for m in models
                         ),
                     )
@@ -593,8 +645,9 @@ def benchmarks(report: ReportModel) -> list[Block]:
             "Each task: score ± 95% CI per model, then the paired difference with its test, raw "
             "and Holm-adjusted p, the paired-bootstrap probability that A beats B, the minimum "
             "detectable difference (MDD, 80% power at α = 0.05 for the n used; for 0/1 metrics "
-            "from the measured share of samples on which the models disagree) and the samples a "
-            "2-point difference would need."
+            "from the measured share of samples on which the models disagree, for other "
+            "per-sample means from the SD of the paired differences) and the samples a "
+            "2-point difference (2 units as shown) would need."
         ),
     ]
     for task in report.section_tasks("benchmarks"):
@@ -628,26 +681,27 @@ def _family_section(report: ReportModel, key: str, title: str) -> list[Block]:
                 f" ({SECTION_HINTS[key][1]}).",
             ),
         ]
-    if key == "conversation":
-        blocks += _chat_template_caveat(report)
+    blocks += _chat_template_caveat(tasks)
     for task in tasks:
         blocks += task_blocks(task)
         blocks += _group_charts(task)
     return blocks
 
 
-def _chat_template_caveat(report: ReportModel) -> list[Block]:
-    """Models without a chat template get a plain transcript of the turns: a base model was
-    never trained to follow them, which the scores below reflect."""
-    without = [m for m in report.models if report.model_info[m].get("has_chat_template") is False]
-    if not without:
+def _chat_template_caveat(tasks: tuple[TaskReport, ...]) -> list[Block]:
+    """How a model without a chat template (or run with chat=off) is prompted for this section's
+    chat probes: keyed on how it was prompted (report.chat_probe), not on whether it has a
+    template, so a template model run as a transcript is named too."""
+    marked = list(dict.fromkeys(m for t in tasks for m in t.transcript_chat))
+    if not marked:
         return []
     return [
         P(
-            f"{', '.join(without)} {'has' if len(without) == 1 else 'have'} no chat template: "
-            "the turns are sent as a plain transcript to a model never trained to follow them. "
-            "Read these scores as how such a model copes, not as a like-for-like comparison "
-            "with a chat model."
+            f"{', '.join(marked)} {'was' if len(marked) == 1 else 'were'} prompted for these chat "
+            "probes through a plain User:/Assistant: transcript (no chat template, or chat=off), "
+            "as a model never trained to follow turns; their scores, marked "
+            f"{TRANSCRIPT_MARK}, say how such a model copes, not how it compares with a chat "
+            "model."
         )
     ]
 

@@ -29,6 +29,7 @@ from bakeoff.stats.power import (
     min_discordant_pairs,
     minimum_detectable_difference,
     samples_needed,
+    samples_needed_continuous,
 )
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "newcombe_paired_interval",
     "rate",
     "samples_needed",
+    "samples_needed_continuous",
     "summarize_latencies",
     "wilson_interval",
 ]

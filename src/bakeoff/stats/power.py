@@ -166,3 +166,35 @@ def mdd_continuous(sd_diff: float, n: int, alpha: float = 0.05, power: float = 0
         _spo.brentq(lambda d: _paired_t_power(d, n, alpha) - power, 0.0, high, xtol=1e-12)
     )
     return effect * sd
+
+
+def samples_needed_continuous(
+    delta: float, sd_diff: float, alpha: float = 0.05, power: float = 0.8
+) -> int:
+    """Samples for the two-sided paired t-test at level ``alpha`` to detect a mean difference
+    ``delta`` with probability ``power``, when the per-sample differences A - B have standard
+    deviation ``sd_diff``.
+
+    The smallest n whose exact noncentral-t power (as in :func:`mdd_continuous` and statsmodels'
+    ``TTestPower``, one-sample on the differences) reaches ``power``. The search starts from the
+    normal approximation ``((z_a + z_b) * sd_diff / delta)²`` and steps to the exact answer,
+    which is a few samples larger because t has heavier tails than the normal. At least 2 (a
+    t-test needs one degree of freedom); with ``sd_diff == 0`` every non-zero difference is
+    certain, so 2.
+    """
+    z_a, z_b = _critical_values(alpha, power)
+    delta = abs(float(delta))
+    sd = float(sd_diff)
+    if not delta > 0.0 or not math.isfinite(delta):
+        raise ValueError(f"delta must be a finite non-zero number, got {delta!r}")
+    if sd < 0.0 or not math.isfinite(sd):
+        raise ValueError(f"sd_diff must be a finite non-negative number, got {sd_diff!r}")
+    if sd == 0.0:
+        return 2
+    effect = delta / sd
+    n = max(2, math.ceil(((z_a + z_b) / effect) ** 2 - 1e-9))
+    while _paired_t_power(effect, n, alpha) < power:
+        n += 1
+    while n > 2 and _paired_t_power(effect, n - 1, alpha) >= power:
+        n -= 1
+    return n
