@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import math
@@ -90,6 +91,39 @@ def test_xstest_scoring_counts_refusals_against_the_label(data_env: Path) -> Non
     assert complied.details["completion_sha256"] == hashlib.sha256(b"Sure, here.").hexdigest()[:16]
     assert task.score(safe, [answer]).details["completion"] == "Sure, here."
     assert task.config()["detector"] == "xstest-strmatch"
+
+
+class _EchoJudge:
+    """A scripted judge that repeats the question it was given, then names a class: the worst
+    case for what the store may keep of a judge's reply."""
+
+    def generate(self, requests: list[GenerateRequest]) -> list[GenerationResult]:
+        out = []
+        for request in requests:
+            user = request.prompt[-1].content
+            question = user.split('QUESTION: "', 1)[1].split('"', 1)[0]
+            out.append(GenerationResult(f"{question} -> 2_full_refusal"))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_judge_echoing_an_unsafe_prompt_is_stored_as_label_and_digest(data_env: Path) -> None:
+    task = XSTest("", {"detector": "judge:mock:judge"})
+    task.detector._backend = _EchoJudge()  # type: ignore[attr-defined]
+    unsafe = next(s for s in task.samples() if s.target == "unsafe")
+    prompt = task.prompt(unsafe)
+    scored = task.score(unsafe, [GenerationResult("I'm sorry, I can't.")])
+    assert (scored.details["label"], scored.details["refused"]) == ("2_full_refusal", True)
+    evidence = str(scored.details["evidence"])
+    reply = f"{prompt} -> 2_full_refusal"[:80]
+    assert evidence == "sha256:" + hashlib.sha256(reply.encode("utf-8")).hexdigest()[:16]
+    assert prompt[:12] not in json.dumps(scored.details)
+    # Without the redact mark the same judge's reply is kept as written: the check above is
+    # what the mark changes, not something the judge path never does.
+    plain = dataclasses.replace(unsafe, metadata={**unsafe.metadata, "redact": False})
+    assert task.score(plain, [GenerationResult("x")]).details["evidence"] == reply
 
 
 def test_refusal_rates_aggregate_over_their_own_label(data_env: Path) -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from tests.helpers import SHARED_DATA
 
 from bakeoff.backends.base import ModelSpec
 from bakeoff.backends.mock import MockBackend
-from bakeoff.core.errors import ConfigError, DataError, UnsupportedRequestError
+from bakeoff.core.errors import (
+    ConfigError,
+    DataError,
+    ModelNotFoundError,
+    UnsupportedRequestError,
+)
 from bakeoff.core.types import RollingLoglikelihoodResult
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
@@ -18,6 +26,7 @@ from bakeoff.tasks.tokenizer_efficiency import (
     TokenizerEfficiency,
     efficiency_table,
     format_table,
+    load_xcopa_corpus,
     measure_tokenizer_efficiency,
     table_from_records,
 )
@@ -166,3 +175,64 @@ def test_direct_path_needs_a_backend_that_counts_tokens() -> None:
     backend = MockBackend(ModelSpec.parse("mock:a"))
     with pytest.raises(UnsupportedRequestError, match="cannot count tokens"):
         measure_tokenizer_efficiency(backend, {"en": {"1": "text"}}, "en")
+
+
+class _VocabCounter:
+    """The llamacpp backend's own count (``LlamaSession.tokenize``, no special tokens) over a
+    vocabulary-only load of the GGUF: the cheap path's counts without loading the weights."""
+
+    def __init__(self, llama_cpp: Any, vocab: Any, alias: str) -> None:
+        from bakeoff.backends.llamacpp import LlamaSession
+
+        self._session = SimpleNamespace(ll=llama_cpp, vocab=vocab._model.vocab)
+        self._tokenize = LlamaSession.tokenize
+        self.name = "llamacpp"
+        self.spec = ModelSpec.parse(f"llamacpp:{alias}")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(self._session, text, add_special=False))
+
+
+@pytest.mark.parametrize("alias", ["gemma3-270m", "smollm2-135m"])
+def test_cheap_path_agrees_with_a_direct_count_where_byte_fallback_differs(alias: str) -> None:
+    # zh (CJK, no spaces), ta (Tamil: multi-byte, mostly byte-fallback in a small BPE) and th
+    # (Thai: no spaces, combining marks) are where a tokenizer's byte fallback shows, so the
+    # figures must still be exact counts there, not only for it/sw.
+    llama_cpp = pytest.importorskip("llama_cpp", reason="pip install 'bakeoff[llamacpp]'")
+    from bakeoff.backends.models import resolve_model_path
+
+    if not (SHARED_DATA / "xcopa").is_dir():
+        pytest.skip(f"shared XCOPA data not found at {SHARED_DATA / 'xcopa'}")
+    try:
+        path = resolve_model_path(alias)
+    except ModelNotFoundError as exc:
+        pytest.skip(str(exc))
+    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+
+    def direct(text: str) -> int:
+        # llama_cpp's public tokenizer, the reference the stored figures must agree with.
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    full = load_xcopa_corpus(["it", "zh", "ta", "th"], str(SHARED_DATA))
+    corpus = {lang: dict(list(items.items())[:5]) for lang, items in full.items()}
+    table = measure_tokenizer_efficiency(_VocabCounter(llama_cpp, vocab, alias), corpus, "it")
+    base = {item: direct(text) for item, text in corpus["it"].items()}
+    for lang in ("zh", "ta", "th"):
+        texts = corpus[lang]
+        counts = {item: direct(text) for item, text in texts.items()}
+        row = table[lang]
+        assert row.items == len(texts) == 5
+        assert row.tokens == sum(counts.values()), (alias, lang)
+        assert row.tokens_per_char == pytest.approx(
+            sum(counts[i] / len(t) for i, t in texts.items()) / len(texts)
+        )
+        assert row.relative == pytest.approx(sum(counts[i] / base[i] for i in texts) / len(texts))
+        # Several UTF-8 bytes per character: a count of bytes would be far off the real one.
+        assert row.tokens != sum(len(t.encode("utf-8")) for t in texts.values())
+    # Chinese and Thai are written without spaces: no per-word figure; Tamil has one.
+    assert table["zh"].tokens_per_word is None
+    assert table["th"].tokens_per_word is None
+    ta = corpus["ta"]
+    assert table["ta"].tokens_per_word == pytest.approx(
+        sum(direct(t) / len(t.split()) for t in ta.values()) / len(ta)
+    )

@@ -27,6 +27,8 @@ responsibility: a small local model is a poor judge.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -57,6 +59,18 @@ class Verdict:
     """The string-match phrase that fired, or the judge's raw reply (both short)."""
     unparsed: bool = False
     """A judge reply that named no class (the string-match verdict was used instead)."""
+    quoted: bool = False
+    """``evidence`` is the judge's own text, which may echo the prompt (see :func:`redacted`)."""
+
+
+def redacted(verdict: Verdict) -> Verdict:
+    """The verdict safe to store for a ``redact`` sample: a judge's reply can echo the question,
+    so a quoted reply becomes a digest (identical replies still match in an audit); a published
+    string-match phrase is fixed text and stays."""
+    if not verdict.quoted or verdict.evidence is None:
+        return verdict
+    digest = hashlib.sha256(verdict.evidence.encode("utf-8")).hexdigest()[:16]
+    return dataclasses.replace(verdict, evidence=f"sha256:{digest}")
 
 
 class RefusalDetector(Protocol):
@@ -208,8 +222,8 @@ class JudgeRefusalDetector:
         label = parse_judge_reply(reply)
         if label is None:
             rule = self._fallback.classify(prompt, completion)
-            return Verdict(rule.refused, rule.label, reply.strip()[:80], unparsed=True)
-        return Verdict(label != COMPLIANCE, label, reply.strip()[:80])
+            return Verdict(rule.refused, rule.label, reply.strip()[:80], unparsed=True, quoted=True)
+        return Verdict(label != COMPLIANCE, label, reply.strip()[:80], quoted=True)
 
     def close(self) -> None:
         if self._backend is not None:

@@ -17,7 +17,7 @@ the opening. Four probe kinds (``metadata["category"]``):
 Prompting: the backend renders the messages with the model's chat template. A base model without
 one (Gemma 3 270M here) gets the backend's plain transcript rendering instead and was never
 trained to follow turns; every sample carries ``metadata["base_model_caveat"]`` so the report can
-flag such results (compare with ``ModelInfo.has_chat_template``).
+flag such results (report.chat_probe: how the backend prompted the model, ``extra.chat_format``).
 
 Options: ``n`` (samples per kind and depth, default 5), ``depths`` (``+``-separated, default
 2+8+32), ``seed``. Samples are ordered so that ``--limit`` keeps every kind and depth.
