@@ -254,6 +254,71 @@ def test_budget_reserves_worst_case_and_settles_on_actual_spend() -> None:
         Budget(-1.0)
 
 
+def test_max_cost_covers_the_whole_run_across_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.runner.test_cache_withheld_text import SPEC, _prompt_text, _ScriptedApi
+
+    from bakeoff.backends._api import Outcome
+    from bakeoff.core.errors import BudgetExceededError
+    from bakeoff.core.types import Request
+    from bakeoff.runner.budget import estimate
+
+    class _Priced(_ScriptedApi):
+        # Reports exactly the worst case reserved for it, so a chunk costs what it reserves.
+        async def send(self, client: object, request: Request) -> Outcome:
+            self.prompts.append(_prompt_text(request))
+            return GenerationResult("1", "stop", Usage(*estimate_tokens(request)))
+
+    class _Executor(LocalExecutor):
+        def __init__(self) -> None:
+            self.backends: list[_Priced] = []
+
+        def open(self, spec: ModelSpec) -> Backend:
+            self.backends.append(_Priced(spec))
+            return self.backends[-1]
+
+    monkeypatch.delenv("BAKEOFF_PRICES", raising=False)
+    prices = PriceCatalog({}, {}, "none", {"s": (1000.0, 2000.0)}, "test prices")
+    task = ArithmeticProbe("", {"n": "6"})
+    price = prices.lookup(model_ref(SPEC))
+
+    def cost(n: int) -> float:  # of the first n samples
+        return estimate([r for s in task.samples()[:n] for r in task.requests(s)]).usd(price)
+
+    plan = make_plan(RunConfig(models=(SPEC,), batch_size=2, name="budget"), tasks=[task])
+    store = SqliteStore(tmp_path / "b.db")
+
+    def run(max_cost: float) -> tuple[_Executor, RunOptions]:
+        executor = _Executor()
+        options = RunOptions(max_cost=max_cost, prices=prices)
+        return executor, options
+
+    try:
+        budget = cost(4)  # two chunks of three
+        executor, options = run(budget)
+        with pytest.raises(BudgetExceededError):
+            execute_plan(plan, store, executor=executor, options=options)
+        assert len(executor.backends[0].prompts) == 4
+        # The same budget again: the run already spent it, so nothing more goes out.
+        executor, options = run(budget)
+        with pytest.raises(BudgetExceededError) as stopped:
+            execute_plan(plan, store, executor=executor, options=options)
+        assert executor.backends[0].prompts == []
+        message = str(stopped.value)
+        assert f"the --max-cost ${budget:.4f} budget is spent" in message
+        assert f"${budget:.4f} spent on this run so far ($0.0000 now)" in message
+        # A higher budget finishes the run, counting the earlier spend in the run's total.
+        executor, options = run(cost(6))
+        outcome = execute_plan(plan, store, executor=executor, options=options)
+        assert len(executor.backends[0].prompts) == 2
+        assert (outcome.failed, outcome.skipped, outcome.computed) == (0, 4, 2)
+        assert outcome.spent_usd == pytest.approx(cost(6) - cost(4))
+        assert outcome.run_spent_usd == pytest.approx(cost(6))
+    finally:
+        store.close()
+
+
 # --- answer letters -------------------------------------------------------------------------------
 
 

@@ -140,6 +140,19 @@ def test_goodput_counts_requests_meeting_every_bound() -> None:
     assert summary.requests_per_s == pytest.approx(4 / summary.window)
 
 
+def test_a_request_with_no_token_meets_no_slo() -> None:
+    # An empty stream ends "ok" but has no first token: its NaN TTFT must not pass a TTFT bound.
+    empty = record(0.0, 0.0, [], 0.05, output=0)
+    metrics = request_metrics(empty)
+    assert math.isnan(metrics.ttft)
+    assert not meets_slo(metrics, parse_slo("ttft=500ms"))
+    assert not meets_slo(metrics, parse_slo("e2e=1s")), "no output is not good output"
+    assert meets_slo(metrics, {}), "no SLO, nothing to fail"
+    fast = record(0.0, 0.0, [0.2, 0.24], 0.24, index=1)
+    summary = summarize([empty, fast], parse_slo("ttft=500ms"))
+    assert summary.goodput == pytest.approx(1 / summary.window)
+
+
 @pytest.mark.parametrize("bad", ["ttft", "ttft=fast", "latency=5ms", "ttft=-1ms"])
 def test_bad_slo_is_a_user_error(bad: str) -> None:
     with pytest.raises(ConfigError, match="bad SLO item"):

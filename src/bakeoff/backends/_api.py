@@ -9,8 +9,9 @@
   are token buckets (a 10-second burst, then an even pace), shared by every request of the
   backend.
 * **Retries**: 408, 409, 429, 5xx, connection errors, timeouts and streams cut short are retried
-  with exponential backoff and full jitter, honouring Retry-After; other 4xx fail fast with the
-  server's message; 401/403/404 stop the run (every request would fail alike). The SDK's own
+  with exponential backoff and full jitter, honouring Retry-After and ``retry-after-ms``
+  (capped at 30 s); other 4xx fail fast with the server's message; 401/403/404 stop the run
+  (every request would fail alike). The SDK's own
   retries are off (``max_retries=0``) so they never stack with these; ``retries`` counts ours.
 """
 
@@ -173,6 +174,24 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def retry_after_from(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds a rate-limited response asks us to wait; None if it names no wait.
+
+    ``retry-after-ms`` (milliseconds, sent by OpenAI and Azure) wins over ``Retry-After``:
+    it is the more precise of the two when a server sends both, and the SDKs read it first too.
+    Either way :func:`backoff_seconds` caps the wait.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            ms = float(raw_ms.strip())
+        except ValueError:
+            ms = math.nan
+        if math.isfinite(ms):
+            return max(0.0, ms / 1000.0)
+    return parse_retry_after(headers.get("retry-after"), now=now)
 
 
 def backoff_seconds(
@@ -442,7 +461,7 @@ class ApiBackend(Backend):
                         f"{what}: HTTP {status} after {attempt + 1} attempts: {message}"
                     )
                 headers = getattr(error.response, "headers", None) or {}
-                retry_after = parse_retry_after(headers.get("retry-after"))
+                retry_after = retry_after_from(headers)
                 why = f"HTTP {status}"
             except (sdk.APIConnectionError, StreamCutError, *self._transport_errors) as error:
                 why = _failure_kind(error)

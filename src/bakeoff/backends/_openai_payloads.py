@@ -33,7 +33,7 @@ from bakeoff.core.types import (
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-_OWN_OPTIONS = frozenset({"base_url", "api", "api_key_env", "repeat_penalty"})
+_OWN_OPTIONS = frozenset({"base_url", "api", "api_key_env", "repeat_penalty", "tokenizer"})
 KNOWN_OPTIONS = _OWN_OPTIONS | LIMIT_OPTIONS
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
@@ -48,6 +48,9 @@ class OpenAIOptions:
     api_key_env: str = DEFAULT_KEY_ENV
     repeat_penalty: float | None = None
     limits: ApiLimits = field(default_factory=ApiLimits)
+    tokenizer: str | None = None
+    """What counts output tokens when a stream reports no usage: a GGUF path (its vocabulary)
+    or ``server`` (the server's tokenize endpoint); None: nothing, the chunk count is flagged."""
 
     @property
     def concurrency(self) -> int:
@@ -103,6 +106,7 @@ def parse_options(target: str, options: Mapping[str, str]) -> OpenAIOptions:
         api_key_env=check_api_key_env("openai", options.get("api_key_env", DEFAULT_KEY_ENV)),
         repeat_penalty=float_option("openai", options, "repeat_penalty", None, minimum=0.0),
         limits=parse_limits("openai", options),
+        tokenizer=options.get("tokenizer") or None,
     )
 
 
@@ -251,15 +255,20 @@ def usage_from(
     prompt_seconds: float | None = None,
     output_seconds: float | None = None,
     fallback_output_tokens: int = 0,
+    fallback_estimated: bool = False,
 ) -> Usage:
+    """Usage from a response's ``usage``; ``fallback_output_tokens`` where it has no completion
+    tokens, flagged as an estimate when ``fallback_estimated`` (counted without a tokenizer)."""
     raw = raw or {}
     details = raw.get("prompt_tokens_details") or {}
+    reported = int(raw.get("completion_tokens") or 0)
     return Usage(
         prompt_tokens=int(raw.get("prompt_tokens") or 0),
-        output_tokens=int(raw.get("completion_tokens") or fallback_output_tokens),
+        output_tokens=reported or fallback_output_tokens,
         prompt_seconds=prompt_seconds,
         output_seconds=output_seconds,
         cached_prompt_tokens=int(details.get("cached_tokens") or 0)
         if isinstance(details, Mapping)
         else 0,
+        output_tokens_estimated=not reported and fallback_estimated and fallback_output_tokens > 0,
     )

@@ -200,6 +200,9 @@ class AnthropicBackend(ApiBackend):
             prompt_seconds=first_at - start,
             output_seconds=end - first_at,
             cached_prompt_tokens=cached,
+            # A server that reports no output tokens leaves only the chunk count, which is not a
+            # token count (the Messages API has no tokenize endpoint to ask): an estimate.
+            output_tokens_estimated=not output_tokens and bool(parts),
         )
         return GenerationResult("".join(parts), finish_reason(stop) or "stop", usage)
 

@@ -1,7 +1,8 @@
 """Any OpenAI-compatible server (OpenAI, vLLM, llama.cpp's server, Ollama, LM Studio).
 
 ``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,concurrency=8,timeout=60,max_retries=5,
-rpm=N,tpm=N,api=chat|completions,api_key_env=OPENAI_API_KEY,repeat_penalty=1.0]``
+rpm=N,tpm=N,api=chat|completions,api_key_env=OPENAI_API_KEY,repeat_penalty=1.0,
+tokenizer=PATH.gguf|server]``
 
 * The API key comes from the environment (``OPENAI_API_KEY`` or the variable named by
   ``api_key_env``) or, failing that, the system keyring (service ``bakeoff``, user = that
@@ -25,19 +26,30 @@ start it with ``--interrupt_requests False`` whenever ``concurrency`` > 1 (by de
 request aborts the running one, which then ends early with finish_reason "stop", which cannot
 be told apart from a real answer), and pass ``repeat_penalty=1.0`` here (its default of 1.1
 changes even greedy output). Its streams carry no usage, so prompt tokens are 0 there.
+
+Output tokens come from the response's usage. A stream without usage has them counted by the
+tokenizer the spec names: ``tokenizer=PATH.gguf`` (its vocabulary only) or ``tokenizer=server``
+(the server's ``/extras/tokenize`` or ``/tokenize``, as the speed lab counts; opt-in, as each
+count is one more request). Never by the number of stream chunks, which is not a token count
+(a chunk may carry several tokens): without a tokenizer, the chunk count is stored flagged
+``output_tokens_estimated``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bakeoff.backends import _openai_payloads as payloads
 from bakeoff.backends._api import ApiBackend, Outcome, StreamCutError, estimate_tokens
 from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core import secrets
-from bakeoff.core.errors import BackendError, ConfigError
+from bakeoff.core.errors import BackendError, BakeoffError, ConfigError
 from bakeoff.core.types import (
     GenerateRequest,
     GenerationResult,
@@ -51,6 +63,8 @@ from bakeoff.core.types import (
 )
 
 PROBE_PROMPT = "The capital of France is"
+
+log = logging.getLogger(__name__)
 
 
 class OpenAICompatBackend(ApiBackend):
@@ -70,6 +84,9 @@ class OpenAICompatBackend(ApiBackend):
         )
         self._echo_checked = False
         self._echo_lock: asyncio.Lock | None = None
+        self._counter: Callable[[str], int] | None = None
+        self._counter_tried = False
+        self._counter_lock = threading.Lock()
         kinds = {RequestKind.GENERATE}
         if self.options.api == "completions":
             kinds.add(RequestKind.LOGLIKELIHOOD)
@@ -212,16 +229,74 @@ class OpenAICompatBackend(ApiBackend):
                 # A close-delimited stream cut mid-way ends "normally": never keep half a text.
                 raise StreamCutError("the stream ended without a finish_reason")
             first_at = first if first is not None else end
+            counted: int | None = None
+            if not (usage_raw or {}).get("completion_tokens") and parts:
+                counted = await asyncio.to_thread(self.count_tokens, "".join(parts))
             usage = payloads.usage_from(
                 usage_raw,
                 prompt_seconds=first_at - start,
                 output_seconds=end - first_at,
-                fallback_output_tokens=len(parts),
+                fallback_output_tokens=len(parts) if counted is None else counted,
+                fallback_estimated=counted is None,
             )
             self.limiter.settle(estimate, _used(usage))
             return GenerationResult("".join(parts), finish, usage)
 
         return await self.with_retries("generate", call, estimate)
+
+    def count_tokens(self, text: str) -> int | None:
+        """Tokens in ``text`` by the model's tokenizer; None when there is none to ask.
+
+        The tokenizer the spec names is set up once (``tokenizer=PATH.gguf``, or
+        ``tokenizer=server``: the server's tokenize endpoint, through the speed lab's client,
+        which subtracts the start token the endpoint adds); a server without the endpoint is
+        not asked again on every request.
+        """
+        with self._counter_lock:  # called from worker threads; the HTTP client is not shared
+            if not self._counter_tried:
+                self._counter_tried = True
+                self._counter = self._make_counter()
+            if self._counter is None:
+                return None
+            try:
+                return self._counter(text)
+            except (BakeoffError, OSError) as error:
+                log.warning("%s: token count failed (%s); stored as an estimate", self.name, error)
+                return None
+
+    def _make_counter(self) -> Callable[[str], int] | None:
+        from bakeoff.speed.http_stream import HttpStreamer
+
+        if self.options.tokenizer is None:
+            # The server's tokenize endpoint is asked only when the spec says so: every count is
+            # one more request carrying the completion, which a paid API (or a proxy counting
+            # requests) must not get unasked.
+            log.warning(
+                "%s (%s): the stream reports no output tokens and no tokenizer is set "
+                "(tokenizer=PATH.gguf or tokenizer=server): output token counts are chunk "
+                "counts, flagged as estimates",
+                self.name,
+                self.spec.label,
+            )
+            return None
+        options = {**self.spec.options, "base_url": self.options.base_url}
+        options.pop("timeout", None)  # the speed client's own default (10 min) is fine here
+        if self.options.tokenizer == "server":
+            options.pop("tokenizer")  # the speed client then asks the server's endpoint
+        spec = dataclasses.replace(self.spec, options=options)
+        try:
+            streamer = HttpStreamer(spec, concurrency=1)
+            streamer.count_tokens("")  # finds the tokenizer now, or says there is none
+        except (BakeoffError, OSError) as error:
+            log.warning(
+                "%s (%s): the stream reports no output tokens and no tokenizer is available "
+                "(%s): output token counts are chunk counts, flagged as estimates",
+                self.name,
+                self.spec.label,
+                error,
+            )
+            return None
+        return streamer.count_tokens
 
     async def _echo(self, client: Any, text: str) -> tuple[list[payloads.EchoToken], Usage]:
         start = time.monotonic()

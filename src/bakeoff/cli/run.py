@@ -137,7 +137,7 @@ def _print_api_summary(console: Console, outcome: RunOutcome) -> None:
         console.print(
             f"API: {outcome.requests_sent} HTTP requests ({outcome.retries} retries), "
             f"{outcome.cache_hits} answered from the request cache, "
-            f"${outcome.spent_usd:.4f} spent"
+            f"${outcome.spent_usd:.4f} spent (${outcome.run_spent_usd:.4f} on this run so far)"
         )
     for model, tasks in outcome.fallback_tasks.items():
         console.print(

@@ -100,6 +100,9 @@ class Usage:
 
     ``prompt_seconds`` is the time to process the prompt (≈ time to first token for local
     backends); ``output_seconds`` the time spent generating after that. ``None`` = not measured.
+    ``output_tokens_estimated``: the server reported no output tokens and no tokenizer could
+    count them, so ``output_tokens`` is the number of stream chunks, which is not a token count
+    (a chunk may carry several tokens): an estimate that must not be presented as measured.
     """
 
     prompt_tokens: int = 0
@@ -107,15 +110,19 @@ class Usage:
     prompt_seconds: float | None = None
     output_seconds: float | None = None
     cached_prompt_tokens: int = 0
+    output_tokens_estimated: bool = False
 
     def as_dict(self) -> dict[str, JSONValue]:
-        return {
+        data: dict[str, JSONValue] = {
             "prompt_tokens": self.prompt_tokens,
             "output_tokens": self.output_tokens,
             "prompt_seconds": self.prompt_seconds,
             "output_seconds": self.output_seconds,
             "cached_prompt_tokens": self.cached_prompt_tokens,
         }
+        if self.output_tokens_estimated:  # only when set: stored measured usage is unchanged
+            data["output_tokens_estimated"] = True
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,4 +192,5 @@ def total_usage(results: Sequence[Result]) -> Usage:
         prompt_seconds=_sum([r.usage.prompt_seconds for r in results]),
         output_seconds=_sum([r.usage.output_seconds for r in results]),
         cached_prompt_tokens=sum(r.usage.cached_prompt_tokens for r in results),
+        output_tokens_estimated=any(r.usage.output_tokens_estimated for r in results),
     )

@@ -6,7 +6,10 @@ would take spent + reserved past the budget is not sent: the run stops cleanly a
 in flight are stored, and the same command with a higher ``--max-cost`` resumes it. When a chunk
 comes back, its reservation is replaced by what the server reported it used (prompt tokens
 from the response's usage, or the estimate where the server reports none). Cached responses
-cost nothing. The budget counts this invocation's spending, across all its models.
+cost nothing. The budget covers the whole run, across all its models and invocations: a
+resumed run starts with what its finished samples already cost (:func:`stored_cost`, from the
+token counts stored with each sample), so rerunning with the same ``--max-cost`` does not grant
+the same amount again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bakeoff.backends import _openai_payloads, anthropic_messages
 from bakeoff.backends._api import estimate_tokens
 from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import Request, Usage
 from bakeoff.pricing.catalog import ModelRef, Price, PriceCatalog
 
@@ -89,14 +93,35 @@ def actual_cost(price: Price | None, request: Request, usage: Usage) -> float:
     return price.cost(usage.prompt_tokens or estimated_prompt, usage.output_tokens)
 
 
-class Budget:
-    """Spent and reserved dollars against an optional limit (thread-safe)."""
+def stored_cost(
+    price: Price | None, record: ResultRecord, requests: Sequence[Request] | None
+) -> float:
+    """What a stored finished sample cost, recomputed as :func:`actual_cost` did when it came
+    back: its stored token counts, the prompt estimate where the server reported none.
 
-    def __init__(self, max_usd: float | None) -> None:
+    A sample answered from the request cache is counted at its price too (the store does not
+    say which samples were cache hits): an upper bound, so a resumed run never overspends.
+    """
+    if price is None or record.status != "ok":
+        return 0.0
+    prompt = record.prompt_tokens
+    if not prompt and requests:
+        prompt = sum(estimate_tokens(r)[0] for r in requests)
+    return price.cost(prompt, record.output_tokens)
+
+
+class Budget:
+    """Spent and reserved dollars against an optional limit (thread-safe).
+
+    ``earlier`` is what the run spent before this invocation: it counts against the limit.
+    """
+
+    def __init__(self, max_usd: float | None, earlier: float = 0.0) -> None:
         if max_usd is not None and (not math.isfinite(max_usd) or max_usd < 0):
             raise ConfigError("--max-cost must be a number of dollars >= 0")
         self.max_usd = max_usd
-        self.spent = 0.0
+        self.earlier = earlier
+        self.spent = earlier
         self.reserved = 0.0
         self._lock = threading.Lock()
 
@@ -113,6 +138,15 @@ class Budget:
             self.reserved = max(0.0, self.reserved - reserved)
             self.spent += actual
 
+    @property
+    def spent_now(self) -> float:
+        """What this invocation spent."""
+        return self.spent - self.earlier
+
     def describe(self) -> str:
-        limit = "no limit" if self.max_usd is None else f"--max-cost ${self.max_usd:.4f}"
-        return f"${self.spent:.4f} spent ({limit})"
+        so_far = f"${self.spent:.4f} spent on this run so far (${self.spent_now:.4f} now)"
+        if self.max_usd is None:
+            return f"{so_far}, no budget"
+        if self.spent >= self.max_usd - 1e-12:
+            return f"the --max-cost ${self.max_usd:.4f} budget is spent: {so_far}"
+        return f"{so_far} of the --max-cost ${self.max_usd:.4f} budget"

@@ -35,7 +35,14 @@ from bakeoff.core.types import (
 )
 from bakeoff.pricing.catalog import CatalogSpecs, Price, PriceCatalog
 from bakeoff.runner import cache, fallback
-from bakeoff.runner.budget import Budget, actual_cost, estimate, model_ref, price_for
+from bakeoff.runner.budget import (
+    Budget,
+    actual_cost,
+    estimate,
+    model_ref,
+    price_for,
+    stored_cost,
+)
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import CacheEntry, Store
@@ -74,7 +81,8 @@ class RunOptions:
     use_cache: bool = True
     """Answer requests from the request cache and store new responses in it."""
     max_cost: float | None = None
-    """Stop before sending what could take this invocation's spending past this many dollars."""
+    """Stop before sending what could take the run's spending (earlier invocations included)
+    past this many dollars."""
     prices: PriceCatalog | None = None
     """Where prices come from (default: the offline catalog, $BAKEOFF_PRICES overrides)."""
 
@@ -93,6 +101,9 @@ class RunOutcome:
     """HTTP requests the API backends sent, retries included."""
     retries: int = 0
     spent_usd: float = 0.0
+    """What this invocation's requests cost."""
+    run_spent_usd: float = 0.0
+    """What the run's finished samples cost, earlier invocations included (the budget's count)."""
     fallback_tasks: dict[str, list[str]] = field(default_factory=dict)
     """model -> tasks scored by answer letter because the backend has no log-likelihoods."""
 
@@ -111,9 +122,10 @@ def execute_plan(
         preflight(spec)
     catalog = options.prices or PriceCatalog.load()
     prices = model_prices(plan, options, catalog)
-    budget = Budget(options.max_cost)
     run, models, tasks, samples = plan.records()
     resumed = store.create_or_resume_run(run, models, tasks, samples)
+    # The budget covers the run, not this invocation: what a resumed run already spent counts.
+    budget = Budget(options.max_cost, spent_before(plan, store, prices) if resumed else 0.0)
     outcome = RunOutcome(plan.run_id, resumed)
     try:
         for spec in plan.models:
@@ -124,9 +136,26 @@ def execute_plan(
         store.set_status(plan.run_id, "interrupted")
         raise
     finally:
-        outcome.spent_usd = budget.spent
+        outcome.spent_usd = budget.spent_now
+        outcome.run_spent_usd = budget.spent
     store.set_status(plan.run_id, "complete" if outcome.failed == 0 else "incomplete")
     return outcome
+
+
+def spent_before(plan: Plan, store: Store, prices: dict[str, Price | None]) -> float:
+    """What the run's finished samples already cost, from the token counts stored with them."""
+    total = 0.0
+    for spec in plan.models:
+        price = prices.get(spec.label)
+        if price is None:
+            continue
+        for task in plan.tasks:
+            by_id = {s.id: s for s in plan.samples[task.name]}
+            for record in store.iter_results(plan.run_id, task=task.name, model=spec.label):
+                sample = by_id.get(record.sample_id)
+                requests = task.requests(sample) if sample and not record.prompt_tokens else None
+                total += stored_cost(price, record, requests)
+    return total
 
 
 def model_prices(
@@ -415,8 +444,8 @@ class _TaskRun:
         return BudgetExceededError(
             f"stopped at the cost budget: {budget.describe()}; the next {len(chunk.samples)} "
             f"samples of {self.task.name} on {self.model.spec.label} could cost up to "
-            f"${chunk.reserved:.4f}. Finished samples are stored: rerun the same command with "
-            "a higher --max-cost to continue"
+            f"${chunk.reserved:.4f}. Finished samples are stored; the budget covers the whole "
+            "run, so rerun the same command with a --max-cost above what is spent to continue"
         )
 
 

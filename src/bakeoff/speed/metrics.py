@@ -13,7 +13,8 @@ Definitions (docs/speed.md has the long form and where they come from):
 * TPOT    = (t_end − t_first_chunk) / (output_tokens − 1) — vLLM's TPOT, GenAI-Perf's ITL.
 * output tok/s per request = output_tokens / E2E (LLMPerf); aggregate output tok/s and
   requests/s divide totals by the measured window (first arrival → last completion).
-* goodput = requests/s that met every SLO bound (failed requests never do).
+* goodput = requests/s that met every SLO bound (failed requests and requests that produced no
+  token never do).
 """
 
 from __future__ import annotations
@@ -126,7 +127,11 @@ def meets_slo(metrics: RequestMetrics, slo: Mapping[str, float]) -> bool:
     """Whether one request met every bound; ``itl`` is checked on the request's mean ITL.
 
     A bound on a figure the request cannot have (ITL of a one-token answer) is met vacuously.
+    A request that produced no token (no chunk, so TTFT is NaN) meets no SLO: its NaN TTFT is
+    not a fast first token, and a request with no output is not good output whatever its E2E.
     """
+    if slo and math.isnan(metrics.ttft):
+        return False
     values = {
         "ttft": metrics.ttft,
         "itl": metrics.mean_itl,
