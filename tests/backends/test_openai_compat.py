@@ -29,7 +29,12 @@ from bakeoff.backends import _api as api
 from bakeoff.backends import _openai_payloads as payloads
 from bakeoff.backends.base import Backend, ModelSpec
 from bakeoff.core import secrets
-from bakeoff.core.errors import BackendError, ConfigError, UnsupportedRequestError
+from bakeoff.core.errors import (
+    BackendError,
+    ConfigError,
+    ModelNotFoundError,
+    UnsupportedRequestError,
+)
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,
@@ -551,3 +556,31 @@ def test_cut_streams_are_detected_and_client_errors_fail_fast(server: str) -> No
     assert isinstance(outcome, RequestFailure)
     assert outcome.reason == "generate: HTTP 400: injected bad request"
     assert backend.retries == 0, "4xx other than 408/409/429 are not retried"
+
+
+@pytest.mark.model
+def test_real_server_with_wrong_echo_logprobs_is_refused(tmp_path: Path) -> None:
+    """llama-cpp-python's server really returns wrong echo log-probabilities (about -11 for every
+    token) for SmolLM2, whose tokenizer adds no start token: the probe must catch it on the real
+    server, not only on a proxy that rewrites the numbers."""
+    pytest.importorskip("openai")
+    for module in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings"):
+        pytest.importorskip(module, reason="needs llama-cpp-python[server]")
+    from tests.helpers_servers import llama_cpp_python_server
+
+    from bakeoff.backends.models import resolve_model_path
+    from bakeoff.backends.openai_compat import OpenAICompatBackend
+
+    try:
+        smollm = str(resolve_model_path("smollm2-135m"))
+    except ModelNotFoundError as exc:
+        pytest.skip(f"SmolLM2 not installed: {exc}")
+    with llama_cpp_python_server(smollm, tmp_path / "server.log") as base_url:
+        backend = OpenAICompatBackend(
+            ModelSpec.parse(f"s=openai:smollm2-135m,base_url={base_url},api=completions")
+        )
+        try:
+            with pytest.raises(BackendError, match="refuses log-likelihood scoring"):
+                backend.loglikelihood([LoglikelihoodRequest("The capital of France is", " Paris")])
+        finally:
+            backend.close()
