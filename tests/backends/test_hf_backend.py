@@ -333,3 +333,40 @@ def test_an_empty_continuation_fails_alone(smol: Any) -> None:
     assert isinstance(empty, RequestFailure)
     assert "no tokens" in empty.reason
     assert isinstance(fine, LoglikelihoodResult)
+
+
+SHOTS = "".join(
+    f"Review: {text}\nSentiment: {label}\n\n"
+    for text, label in [
+        ("The plot was thin but the acting carried it.", "positive"),
+        ("I walked out after twenty minutes.", "negative"),
+        ("A warm, funny film with a great cast.", "positive"),
+        ("Dull, long and badly lit.", "negative"),
+    ]
+)
+FEW_SHOT = [
+    LoglikelihoodRequest(f"{SHOTS}Review: {text}\nSentiment:", choice)
+    for text in ("Loved every minute.", "The sound was awful.", "It was fine, I guess.")
+    for choice in (" positive", " negative", " neither good nor bad")
+]
+
+
+@pytest.mark.model
+def test_a_prefix_shared_by_documents_runs_once_and_changes_no_score(smol: Any) -> None:
+    fresh = _variant(smol)
+    fresh._prefix = None
+    shared = fresh.loglikelihood(FEW_SHOT)
+    prefix = fresh._prefix
+    assert prefix is not None
+    assert smol.tokenizer.decode(list(prefix.tokens)).startswith(SHOTS.rstrip())
+    for request, result in zip(FEW_SHOT, shared, strict=True):
+        assert isinstance(result, LoglikelihoodResult)
+        reference, greedy = _reference(smol, request)
+        assert result.logprob == pytest.approx(reference, abs=1e-4)
+        assert result.is_greedy == greedy
+        # Every request reads the shots from the cache; choices after the first, its question too.
+        assert result.usage.cached_prompt_tokens >= len(prefix.tokens)
+    # The next call (the runner's next chunk) reuses the kept prefix: same object, same scores.
+    again = fresh.loglikelihood(FEW_SHOT[3:6])
+    assert fresh._prefix is prefix
+    assert [r.logprob for r in again] == pytest.approx([r.logprob for r in shared[3:6]], abs=1e-5)

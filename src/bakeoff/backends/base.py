@@ -135,6 +135,9 @@ class Backend(ABC):
 
     name: ClassVar[str]
     supports: ClassVar[frozenset[RequestKind]]
+    chunk_samples: ClassVar[int] = 8
+    """Samples per stored chunk when the user does not say (``--batch-size``). A backend that
+    batches work across the samples of a call (hf) sets more: longer calls pad less."""
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

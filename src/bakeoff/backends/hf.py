@@ -2,8 +2,11 @@
 
 Scores exactly like lm-evaluation-harness's ``HFLM`` (same pair encoding, same left truncation,
 log-softmax over the continuation positions, ``is_greedy`` by argmax) but never recomputes a
-context shared by several continuations: contexts are run once, in left-padded batches across
-questions, and every continuation is then run on a copy of the context's KV cache. Only the
+context shared by several continuations: a question's context and all its choices go in one
+packed row (a tree-shaped attention mask), or, for models that take no custom mask, contexts
+run once and every continuation runs on a copy of the context's KV cache. A prefix that every
+document of a call shares (few-shot examples) runs once and its keys and values are reused,
+also by later calls. Rows are batched to waste least on padding (_hf_batching.py). Only the
 logits that predict continuation tokens are computed, which matters for 262k-vocabulary models
 such as Gemma, whose output layer costs more than the rest of the network.
 
@@ -33,6 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from bakeoff.backends import models
+from bakeoff.backends._hf_batching import PASS_COST, plan_batches, shared_prefix
 from bakeoff.backends.base import (
     Backend,
     GenerationOutcome,
@@ -83,6 +87,16 @@ class HFOptions:
     batch_size: int | None  # None = auto
     max_length: int | None
     threads: int | None = None  # None = torch's default
+
+
+@dataclass(slots=True)
+class SharedPrefix:
+    """Context tokens that start every row of a call, run once: their keys and values (a cache
+    every batch copies), and the seconds that took, charged to the first batch that uses it."""
+
+    tokens: tuple[int, ...]
+    cache: Any
+    unpaid_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +196,7 @@ def rolling_windows(tokens: Tokens, prefix_token: int, max_length: int) -> list[
 class HFBackend(Backend):
     name = "hf"
     supports = frozenset(RequestKind)
+    chunk_samples = 32  # MedQA, 80 questions: chunks of 8 pad ~9% more than chunks of 32
 
     @classmethod
     def preflight(cls, spec: ModelSpec) -> None:
@@ -225,6 +240,7 @@ class HFBackend(Backend):
         self.can_trim_logits = "logits_to_keep" in parameters
         self.max_length = self.options.max_length or self._config_max_length()
         self.prefix_token_id = self._prefix_token_id()
+        self._prefix: SharedPrefix | None = None  # kept across calls: the runner sends chunks
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -404,13 +420,15 @@ class HFBackend(Backend):
             else:  # nothing to score; the harness asserts on it
                 results[index] = RequestFailure("the continuation encodes to no tokens")
         packed = self.packing is not None
-        size = _packed_length(truncated) if packed else _context_length
+        prefix = self._shared_prefix(list(groups)) if packed else None
+        skip = len(prefix.tokens) if prefix is not None else 0
+        size = _packed_length(truncated, skip) if packed else _context_length
         ordered = sorted(groups.items(), key=lambda item: -size(item))
-        for batch in self._batches(ordered, size):
+        for batch in self._batches(ordered, size, extra_width=skip):
             scores: dict[int, PairScore | RequestFailure]
             try:
                 if packed:
-                    scores = dict(self._score_packed(batch, truncated))
+                    scores = dict(self._score_packed(batch, truncated, prefix))
                 else:
                     scores = dict(self._score_batch([list(k) for k, _ in batch], batch, truncated))
             except RuntimeError as exc:  # out of memory, mostly: fail these, keep the run going
@@ -429,25 +447,15 @@ class HFBackend(Backend):
         continuation = continuation[-self.max_length :]
         return kept[: len(kept) - len(continuation)], continuation
 
-    def _batches(self, groups: list[Group], size: Callable[[Group], int]) -> Iterator[list[Group]]:
-        """Groups (longest first, by ``size``: the row each becomes) in batches whose padded rows
-        fit the budget and whose padding stays small (a padded token costs a real one)."""
-        budget = self._token_budget()
-        limit = self.options.batch_size
-        batch: list[Group] = []
-        real = 0
-        for group in groups:
-            length = size(group)
-            width = size(batch[0]) if batch else length  # padded to the first (longest)
-            full = limit is not None and len(batch) >= limit
-            over = (len(batch) + 1) * width > budget
-            if batch and (full or over or _too_padded(len(batch) + 1, width, real + length)):
-                yield batch
-                batch, real = [], 0
-            batch.append(group)
-            real += length
-        if batch:
-            yield batch
+    def _batches(
+        self, groups: list[Group], size: Callable[[Group], int], extra_width: int = 0
+    ) -> Iterator[list[Group]]:
+        """Groups (longest first, by ``size``: the row each becomes) in the batches that waste
+        least on padding and pass overheads while fitting the memory budget (plan_batches)."""
+        sizes = [size(group) for group in groups]
+        budget, most = self._token_budget(), self.options.batch_size
+        for rows in plan_batches(sizes, budget=budget, max_rows=most, extra_width=extra_width):
+            yield [groups[i] for i in rows]
 
     def _token_budget(self) -> int:
         """Tokens per forward pass: what a quarter of free memory holds (auto), else large."""
@@ -496,17 +504,47 @@ class HFBackend(Backend):
             return "dict"
         return None
 
-    def _score_packed(self, batch: list[Group], pairs: Sequence[TokenPair]) -> dict[int, PairScore]:
+    def _shared_prefix(self, keys: list[tuple[int, ...]]) -> SharedPrefix | None:
+        """The prefix these contexts share, run once (or kept from an earlier call), if sharing
+        it saves work (see shared_prefix); None otherwise or if running it fails."""
+        kept = self._prefix
+        chosen = shared_prefix(keys, kept.tokens if kept is not None else None)
+        if chosen is None or (kept is not None and chosen == kept.tokens):
+            return None if chosen is None else kept
+        torch = self.torch
+        started = time.perf_counter()
+        cache = _transformers().DynamicCache()  # no config: every layer keeps all its positions
+        positions = torch.arange(len(chosen), device=self.device)[None, :]
+        try:
+            with torch.inference_mode():
+                self.model(
+                    input_ids=torch.tensor([chosen], device=self.device),
+                    attention_mask=self._tree_masks(torch.zeros_like(positions), positions),
+                    position_ids=positions,
+                    use_cache=True,
+                    **{self.cache_kwarg: cache},
+                    **({"logits_to_keep": 1} if self.can_trim_logits else {}),
+                )
+        except RuntimeError:  # out of memory, mostly: score without sharing
+            return None
+        self._prefix = SharedPrefix(chosen, cache, time.perf_counter() - started)
+        return self._prefix
+
+    def _score_packed(
+        self, batch: list[Group], pairs: Sequence[TokenPair], prefix: SharedPrefix | None = None
+    ) -> dict[int, PairScore]:
         """Each group as one row: its context, then every continuation but its last token, each
         continuation attending to the context and to itself only (a tree-shaped attention mask,
         positions continuing from the context). One forward pass scores the whole batch; the
-        logits are computed only for the tail of each row (last context token onwards)."""
+        logits are computed only where they predict continuation tokens. With a ``prefix``, rows
+        start after it and attend to a copy of its keys and values."""
         torch = self.torch
         started = time.perf_counter()
+        skip = len(prefix.tokens) if prefix is not None else 0
         rows: list[tuple[Tokens, list[int], list[int], list[tuple[int, int]]]] = []
         for key, members in batch:
-            tokens, positions = list(key), list(range(len(key)))
-            segments = [0] * len(key)
+            tokens, positions = list(key[skip:]), list(range(skip, len(key)))
+            segments = [0] * len(tokens)
             branches: list[tuple[int, int]] = []  # (request index, start of its tokens)
             for number, i in enumerate(members, start=1):
                 tail = pairs[i][1][:-1]
@@ -516,7 +554,9 @@ class HFBackend(Backend):
                 segments += [number] * len(tail)
             rows.append((tokens, positions, segments, branches))
         width = max(len(r[0]) for r in rows)
-        keep = max(len(r[0]) - len(k) + 1 for r, (k, _) in zip(rows, batch, strict=True))
+        # Each row's own context tokens: row positions before them belong to the prefix.
+        own = [len(key) - skip for key, _ in batch]
+        keep = max(len(r[0]) - n + 1 for r, n in zip(rows, own, strict=True))
         pad = self.prefix_token_id
 
         def padded(values: list[int], fill: int, row: Tokens) -> list[int]:
@@ -530,24 +570,29 @@ class HFBackend(Backend):
         spans: list[tuple[int, int]] = []  # (start in the gathered rows, count) per batch row
         at_row: list[int] = []
         at_col: list[int] = []
-        for r, ((tokens, _, _, _), (key, _)) in enumerate(zip(rows, batch, strict=True)):
-            first = keep - len(tokens) + len(key) - 1
+        for r, ((tokens, _, _, _), n) in enumerate(zip(rows, own, strict=True)):
+            first = keep - len(tokens) + n - 1
             spans.append((len(at_row), keep - first))
             at_row += [r] * (keep - first)
             at_col += range(first, keep)
         with torch.inference_mode():
-            masks = self._tree_masks(segments, position_ids)
+            masks = self._tree_masks(segments, position_ids, skip)
             index = (
                 torch.tensor(at_row, device=self.device),
                 torch.tensor(at_col, device=self.device),
             )
+            past: dict[str, Any] = {"use_cache": False}
+            if prefix is not None:  # each row reads its own copy: the model appends to it
+                cache = _fork_cache(prefix.cache)
+                cache.reorder_cache(torch.zeros(len(rows), dtype=torch.long, device=self.device))
+                past = {"use_cache": True, self.cache_kwarg: cache}
             with _output_head_on(self.model, index) as gathered:
                 output = self.model(
                     input_ids=ids,
                     attention_mask=masks,
                     position_ids=position_ids,
-                    use_cache=False,
                     logits_to_keep=keep,
+                    **past,
                 )
             logits = output.logits
             if gathered and tuple(logits.shape[:2]) == (1, len(at_row)):
@@ -558,7 +603,7 @@ class HFBackend(Backend):
             for r, (_, _, _, branches) in enumerate(rows):
                 first, count = spans[r]
                 row = torch.log_softmax(logits[first : first + count].float(), dim=-1)
-                base = len(batch[r][0]) - 1  # the last context token predicts every first token
+                base = own[r] - 1  # the last context token predicts every first token
                 best = row.argmax(-1)
                 for i, start in branches:
                     cont = pairs[i][1]
@@ -568,32 +613,41 @@ class HFBackend(Backend):
                     logprob = float(row[index, wanted].double().sum())
                     scored[i] = (logprob, bool((best[index] == wanted).all()))
         elapsed = time.perf_counter() - started
+        if prefix is not None:
+            elapsed, prefix.unpaid_seconds = elapsed + prefix.unpaid_seconds, 0.0
         computed = sum(len(r[0]) for r in rows)
         out: dict[int, PairScore] = {}
-        for key, members in batch:
+        for (_, members), n in zip(batch, own, strict=True):
             for position, i in enumerate(members):
-                own = len(pairs[i][1]) - 1 + (len(key) if position == 0 else 0)
-                cached = len(key) if position else 0
-                share = own / computed if computed else 0.0
+                ran = len(pairs[i][1]) - 1 + (n if position == 0 else 0)
+                cached = skip + (n if position else 0)
+                share = ran / computed if computed else 0.0
                 out[i] = PairScore(*scored[i], seconds=elapsed * share, cached_tokens=cached)
         return out
 
-    def _tree_masks(self, segments: Any, positions: Any) -> Any:
+    def _tree_masks(self, segments: Any, positions: Any, past: int = 0) -> Any:
         """The attention mask(s) of packed rows: a token sees earlier tokens of the context
-        (segment 0) and of its own continuation; padding (segment -1) sees only itself."""
+        (segment 0) and of its own continuation; padding (segment -1) sees only itself. With
+        ``past`` tokens of a shared prefix in the cache (positions 0 to past - 1), every real
+        token also sees those; the mask's key axis is then the prefix, then the row."""
         torch = self.torch
-        length = segments.shape[1]
+        rows, length = segments.shape
         index = torch.arange(length, device=self.device)
         causal = index[None, :] <= index[:, None]
         query, kv = segments[:, :, None], segments[:, None, :]
         allowed = causal & ((kv == 0) | (kv == query)) & (query >= 0) & (kv >= 0)
         allowed |= torch.eye(length, dtype=torch.bool, device=self.device) & (query < 0)
+        key_positions = positions
+        if past:
+            allowed = torch.cat([(query >= 0).expand(rows, length, past), allowed], dim=2)
+            before = torch.arange(past, device=self.device).expand(rows, past)
+            key_positions = torch.cat([before, positions], dim=1)
         full = self._as_mask(allowed)
         if self.packing == "tensor":
             return full
         config = getattr(self.config, "text_config", None) or self.config
         window = int(config.sliding_window)
-        near = (positions[:, :, None] - positions[:, None, :]) < window
+        near = (positions[:, :, None] - key_positions[:, None, :]) < window
         return {"full_attention": full, "sliding_attention": self._as_mask(allowed & near)}
 
     def _as_mask(self, allowed: Any) -> Any:
@@ -804,26 +858,21 @@ def _context_length(group: Group) -> int:
     return len(group[0])
 
 
-def _packed_length(pairs: Sequence[TokenPair]) -> Callable[[Group], int]:
-    """The length of a group's packed row: its context and all continuation tokens but each
-    continuation's last."""
+def _packed_length(pairs: Sequence[TokenPair], skip: int = 0) -> Callable[[Group], int]:
+    """The length of a group's packed row: its context after the ``skip`` tokens of a shared
+    prefix, and all continuation tokens but each continuation's last."""
 
     def size(group: Group) -> int:
-        return len(group[0]) + sum(len(pairs[i][1]) - 1 for i in group[1])
+        return len(group[0]) - skip + sum(len(pairs[i][1]) - 1 for i in group[1])
 
     return size
 
 
-PAD_ALLOWANCE = 64
-"""Padding tokens a batch may always carry: one more forward pass costs about that much (every
-pass reads all the weights; measured ~40 tokens' worth for SmolLM2 on CPU, more on a GPU)."""
-
-
 def _too_padded(rows: int, width: int, real: int) -> bool:
     """Whether ``rows`` rows padded to ``width`` (``real`` tokens in all) waste too much: more
-    padding than PAD_ALLOWANCE tokens and than a quarter of the real tokens."""
+    padding than a forward pass costs (PASS_COST tokens) and than a quarter of the real tokens."""
     padding = rows * width - real
-    return padding > max(PAD_ALLOWANCE, 0.25 * real)
+    return padding > max(PASS_COST, 0.25 * real)
 
 
 @contextlib.contextmanager

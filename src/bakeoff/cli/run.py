@@ -45,7 +45,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--limit", type=int, help="at most N samples per task")
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
     parser.add_argument("--name", default="", help="a name for the run (part of its identity)")
-    parser.add_argument("--batch-size", type=int, default=8, help="samples per stored chunk")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="samples per stored chunk (default 8; 32 for hf, which batches a chunk's samples)",
+    )
     parser.add_argument(
         "--max-cost",
         type=float,

@@ -33,7 +33,7 @@ class RunConfig:
     seed: int = 0
     limit: int | None = None
     name: str = ""
-    batch_size: int = 8
+    batch_size: int | None = None  # samples per stored chunk; None: the backend's chunk_samples
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -46,7 +46,7 @@ class RunConfig:
             )
         if self.limit is not None and self.limit < 1:
             raise ConfigError("--limit must be at least 1")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError("--batch-size must be at least 1")
 
 
@@ -58,7 +58,7 @@ class Plan:
     models: tuple[ModelSpec, ...]
     tasks: list[Task]
     samples: dict[str, list[Sample]] = field(default_factory=dict)
-    batch_size: int = 8
+    batch_size: int | None = None
     unavailable: list[tuple[str, str]] = field(default_factory=list)
     """(task, reason) for suite tasks whose data is missing: reported, not run."""
 

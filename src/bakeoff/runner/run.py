@@ -260,7 +260,8 @@ class _TaskRun:
 
     def run(self, todo: Sequence[Sample]) -> None:
         try:
-            for samples in _chunks(todo, self.model.plan.batch_size):
+            size = self.model.plan.batch_size or self.backend.chunk_samples
+            for samples in _chunks(todo, size):
                 chunk = self._prepare(samples)
                 if not self._reserve(chunk):
                     self._collect(wait_all=True)
