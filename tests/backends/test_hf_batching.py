@@ -124,3 +124,17 @@ def test_a_kept_prefix_is_reused_while_it_still_starts_every_context() -> None:
     assert shared_prefix(_contexts(1, other), cached=SHOTS) is None
     # Still usable, and no longer prefix is worth running: keep it even for a single context.
     assert shared_prefix(_contexts(1), cached=SHOTS) == SHOTS
+
+
+def test_model_loading_draws_no_tqdm_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """transformers' GGUF loader draws a plain tqdm bar that would garble bakeoff's progress."""
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    from bakeoff.backends.hf import _without_progress_bars
+
+    with _without_progress_bars():
+        for _ in tqdm_auto.tqdm(range(3), desc="de-quantizing"):
+            pass
+    assert "de-quantizing" not in capsys.readouterr().err
+    for _ in tqdm_auto.tqdm(range(3), desc="after", mininterval=0):  # restored afterwards
+        pass
+    assert "after" in capsys.readouterr().err

@@ -220,12 +220,13 @@ class HFBackend(Backend):
         started = time.perf_counter()
         try:
             tokenizer_kwargs = {k: v for k, v in kwargs.items() if k == "gguf_file"}
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(
-                self.options.pretrained, **tokenizer_kwargs
-            )
-            self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                self.options.pretrained, **kwargs
-            )
+            with _without_progress_bars():
+                self.tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    self.options.pretrained, **tokenizer_kwargs
+                )
+                self.model = transformers.AutoModelForCausalLM.from_pretrained(
+                    self.options.pretrained, **kwargs
+                )
         except (OSError, ValueError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise ModelNotFoundError(
@@ -873,6 +874,29 @@ def _too_padded(rows: int, width: int, real: int) -> bool:
     padding than a forward pass costs (PASS_COST tokens) and than a quarter of the real tokens."""
     padding = rows * width - real
     return padding > max(PASS_COST, 0.25 * real)
+
+
+@contextlib.contextmanager
+def _without_progress_bars() -> Iterator[None]:
+    """tqdm bars off while active. transformers' GGUF loader draws its "de-quantizing" bar with
+    plain tqdm, which its disable_progress_bar() does not reach; tqdm has no switch read at run
+    time, so its constructor gets ``disable=True`` here (class attribute, restored after)."""
+    try:
+        tqdm: Any = importlib.import_module("tqdm")
+    except ImportError:
+        yield
+        return
+    original = tqdm.tqdm.__init__
+
+    def quiet(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    tqdm.tqdm.__init__ = quiet
+    try:
+        yield
+    finally:
+        tqdm.tqdm.__init__ = original
 
 
 @contextlib.contextmanager

@@ -115,8 +115,9 @@ def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutco
     console = stderr_console()
     n_samples = sum(len(s) for s in plan.samples.values())
     console.print(
-        f"run [bold]{plan.run_id[:12]}[/bold] ({plan.name}): {len(plan.models)} models × "
-        f"{len(plan.tasks)} tasks, {n_samples} samples per model → {db}"
+        f"run [bold]{plan.run_id[:12]}[/bold] ({plan.name}): {_count(len(plan.models), 'model')} × "
+        f"{_count(len(plan.tasks), 'task')}, {_count(n_samples, 'sample')} per model → {db}",
+        soft_wrap=True,  # a long database path stays on the line, copyable
     )
     for name, reason in plan.unavailable:
         console.print(f"[yellow]skipped {escape(name)}[/yellow]: {escape(reason)}", soft_wrap=True)
@@ -209,3 +210,7 @@ def handle(args: argparse.Namespace) -> int:
         f"next: bakeoff report {outcome.run_id[:12]} --db {args.db}", soft_wrap=True
     )
     return 0 if outcome.failed == 0 else 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
