@@ -8,6 +8,8 @@
   real model and writes the answer back as the event stream Anthropic documents (message_start,
   content_block_start, ping, content_block_delta..., content_block_stop, message_delta,
   message_stop), so the Anthropic SDK reads real model output through its own HTTP transport.
+* :class:`LoopbackServer`, :class:`QuietHandler` and :func:`serving`: what such an in-process
+  server is built on (the front above; scripted servers in tests).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 
 def free_port() -> int:
@@ -126,6 +128,52 @@ def llama_server(binary: str, model: str, log: Path, *extra: str) -> Iterator[st
         yield root
 
 
+# --- in-process servers on loopback ------------------------------------------------------------
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """One request per connection (close-delimited bodies: no chunked framing), no access log."""
+
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 and a free port, answered by the handler class that
+    ``_handler`` returns (set what it reads before calling ``__init__``); ``base_url`` ends in
+    ``url_path``. Run it with :func:`serving`."""
+
+    url_path = ""
+
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{self.url_path}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+
+Server = TypeVar("Server", bound=LoopbackServer)
+
+
+@contextmanager
+def serving(server: Server) -> Iterator[Server]:
+    """Serves ``server`` for the block, then shuts it down."""
+    server._thread.start()
+    try:
+        yield server
+    finally:
+        server._server.shutdown()
+        server._server.server_close()
+
+
 # --- a Messages API front for an OpenAI-compatible server --------------------------------------
 
 
@@ -144,17 +192,11 @@ def _pieces(text: str) -> list[str]:
 _STOP = {"stop": "end_turn", "length": "max_tokens"}
 
 
-class MessagesFront:
+class MessagesFront(LoopbackServer):
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.requests: list[dict[str, Any]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__()
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = [{"role": "system", "content": body["system"]}] if body.get("system") else []
@@ -180,12 +222,7 @@ class MessagesFront:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         front = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
                 front.requests.append(body)
@@ -250,12 +287,5 @@ class MessagesFront:
         return Handler
 
 
-@contextmanager
-def messages_front(upstream: str) -> Iterator[MessagesFront]:
-    front = MessagesFront(upstream)
-    front._thread.start()
-    try:
-        yield front
-    finally:
-        front._server.shutdown()
-        front._server.server_close()
+def messages_front(upstream: str) -> AbstractContextManager[MessagesFront]:
+    return serving(MessagesFront(upstream))

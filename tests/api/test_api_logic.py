@@ -257,26 +257,16 @@ def test_budget_reserves_worst_case_and_settles_on_actual_spend() -> None:
 def test_max_cost_covers_the_whole_run_across_resumes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.runner.test_cache_withheld_text import SPEC, _prompt_text, _ScriptedApi
+    from tests.helpers_scripted_api import ScriptedExecutor
+    from tests.runner.test_cache_withheld_text import SPEC
 
-    from bakeoff.backends._api import Outcome
     from bakeoff.core.errors import BudgetExceededError
     from bakeoff.core.types import Request
     from bakeoff.runner.budget import estimate
 
-    class _Priced(_ScriptedApi):
+    def priced(spec: ModelSpec, request: Request) -> GenerationResult:
         # Reports exactly the worst case reserved for it, so a chunk costs what it reserves.
-        async def send(self, client: object, request: Request) -> Outcome:
-            self.prompts.append(_prompt_text(request))
-            return GenerationResult("1", "stop", Usage(*estimate_tokens(request)))
-
-    class _Executor(LocalExecutor):
-        def __init__(self) -> None:
-            self.backends: list[_Priced] = []
-
-        def open(self, spec: ModelSpec) -> Backend:
-            self.backends.append(_Priced(spec))
-            return self.backends[-1]
+        return GenerationResult("1", "stop", Usage(*estimate_tokens(request)))
 
     monkeypatch.delenv("BAKEOFF_PRICES", raising=False)
     prices = PriceCatalog({}, {}, "none", {"s": (1000.0, 2000.0)}, "test prices")
@@ -289,8 +279,8 @@ def test_max_cost_covers_the_whole_run_across_resumes(
     plan = make_plan(RunConfig(models=(SPEC,), batch_size=2, name="budget"), tasks=[task])
     store = SqliteStore(tmp_path / "b.db")
 
-    def run(max_cost: float) -> tuple[_Executor, RunOptions]:
-        executor = _Executor()
+    def run(max_cost: float) -> tuple[ScriptedExecutor, RunOptions]:
+        executor = ScriptedExecutor(priced)
         options = RunOptions(max_cost=max_cost, prices=prices)
         return executor, options
 
@@ -457,15 +447,15 @@ def test_server_reported_specs_win_and_unknown_or_local_models_stay_unknown(
 def test_runner_stores_catalog_specs_in_the_model_info(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.runner.test_cache_withheld_text import _ScriptedApi
+    from tests.helpers_scripted_api import ScriptedApi
 
-    class _Gpt(_ScriptedApi):
+    class _Gpt(ScriptedApi):
         def info(self) -> ModelInfo:
             return ModelInfo(name="gpt-4o-mini", backend="openai", source="scripted")
 
     class _Executor(LocalExecutor):
         def open(self, spec: ModelSpec) -> Backend:
-            return _Gpt(spec)
+            return _Gpt(spec, lambda _, __: GenerationResult("1", "stop", Usage(3, 1)))
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-sent")
     spec = ModelSpec.parse("gpt=openai:gpt-4o-mini")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from tests.helpers_servers import LoopbackServer, QuietHandler, serving
 
 from bakeoff.backends.base import ModelSpec
 from bakeoff.core.types import GenerateRequest, GenerationResult
@@ -27,9 +27,11 @@ class Reply:
     """Streamed text pieces (status 200): each its own SSE event, with no usage."""
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     """``tokenize``: answer ``/extras/tokenize`` as llama-cpp-python does (a start token + one
     token per word); otherwise both tokenize endpoints are 404, as on OpenAI's API."""
+
+    url_path = "/v1"
 
     def __init__(self, replies: Sequence[Reply], *, tokenize: bool = False) -> None:
         self.replies = list(replies)
@@ -37,24 +39,13 @@ class ScriptedServer:
         self.tokenize_calls = 0
         self.arrivals: list[float] = []  # monotonic time each POST arrived
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"  # close-delimited: no chunked framing to write
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server names it)
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
                 if self.path in ("/extras/tokenize", "/tokenize"):
                     with server._lock:
@@ -101,17 +92,6 @@ class ScriptedServer:
         return Handler
 
 
-@contextmanager
-def scripted(replies: Sequence[Reply], *, tokenize: bool = False) -> Iterator[ScriptedServer]:
-    server = ScriptedServer(replies, tokenize=tokenize)
-    server._thread.start()
-    try:
-        yield server
-    finally:
-        server._server.shutdown()
-        server._server.server_close()
-
-
 def _backend(base_url: str, extra: str = "") -> Any:
     pytest.importorskip("openai")
     from bakeoff.backends.openai_compat import OpenAICompatBackend
@@ -128,7 +108,7 @@ def _backend(base_url: str, extra: str = "") -> Any:
 )
 def test_retry_waits_at_least_what_the_server_asks(headers: dict[str, str], wait: float) -> None:
     # Backoff with jitter alone would retry within 0.5 s: only an honoured header waits longer.
-    with scripted([Reply(429, headers), Reply()]) as server:
+    with serving(ScriptedServer([Reply(429, headers), Reply()])) as server:
         backend = _backend(server.base_url)
         try:
             (outcome,) = backend.generate([GenerateRequest("hello")])
@@ -172,7 +152,7 @@ def test_output_tokens_without_usage_are_never_taken_as_the_chunk_count(
 ) -> None:
     # The stream has no usage: 4 chunks carry 8 tokens.
     replies = [Reply(chunks=TWO_TOKEN_CHUNKS), Reply(chunks=TWO_TOKEN_CHUNKS)]
-    with scripted(replies, tokenize=tokenize) as server:
+    with serving(ScriptedServer(replies, tokenize=tokenize)) as server:
         backend = _backend(server.base_url, option)
         try:
             outcomes = backend.generate([GenerateRequest("a"), GenerateRequest("b")])

@@ -6,12 +6,14 @@ can be derived by hand: see ``OUTCOMES``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from bakeoff.core.records import ModelRecord, ResultRecord, RunRecord, SampleRecord, TaskRecord
-from bakeoff.core.types import JSONValue
+from bakeoff.core.types import JSONValue, Sample
 from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.base import Task
 from bakeoff.tasks.catalog import SUITES
 from bakeoff.tasks.probes import ArithmeticChoiceProbe, ArithmeticProbe, CopyProbe, NeedleProbe
 
@@ -67,13 +69,64 @@ INFO = {
 }
 
 
+ResultFields = Callable[[Task, str, int, Sample], dict[str, Any]]
+"""``(task, model label, sample index, sample)`` -> that result's :class:`ResultRecord` fields
+other than those :func:`write_run` fills (run_id, model, task, sample_id, status "ok")."""
+SampleFields = Callable[[Task, Sample], tuple[Any, Any, Mapping[str, JSONValue]]]
+"""``(task, sample)`` -> the stored sample's ``(input, target, metadata)``."""
+
+
+def write_run(
+    path: Path,
+    run: RunRecord,
+    models: Sequence[ModelRecord],
+    tasks: Sequence[tuple[Task, Mapping[str, JSONValue]]],
+    result: ResultFields,
+    *,
+    sample: SampleFields | None = None,
+    template_hash: str | None = None,
+) -> SqliteStore:
+    """Stores ``run`` of ``models`` on ``tasks`` (each with the manifest to store) with an "ok"
+    result of every model on every sample, its fields from ``result``. ``sample`` gives what is
+    stored of a sample (by default its own input, target and metadata); ``template_hash``, one
+    hash for every task (by default each task's own)."""
+    task_records, samples, results = [], [], []
+    for position, (task, manifest) in enumerate(tasks):
+        items = task.samples()
+        digest = task.template_hash() if template_hash is None else template_hash
+        task_records.append(
+            TaskRecord(task.name, task.version, digest, len(items), manifest, position)
+        )
+        for i, item in enumerate(items):
+            fields = sample(task, item) if sample else (item.input, item.target, item.metadata)
+            samples.append(SampleRecord(task.name, item.id, i, *fields))
+            for model in models:
+                results.append(
+                    ResultRecord(
+                        run_id=run.run_id,
+                        model=model.label,
+                        task=task.name,
+                        sample_id=item.id,
+                        status="ok",
+                        **result(task, model.label, i, item),
+                    )
+                )
+    store = SqliteStore(path)
+    store.create_or_resume_run(run, models, task_records, samples)
+    store.save_results(results)
+    return store
+
+
 def demo_store(
     path: Path,
     families: dict[str, str] | None = None,
     metadata: dict[str, dict[str, JSONValue]] | None = None,
+    estimated: Collection[tuple[str, str, int]] = (),
 ) -> SqliteStore:
     """The fixed run; ``families`` overrides tasks' families (to fill the guide's sections),
-    ``metadata`` adds to every sample's metadata of a task (to mark it as a real task would)."""
+    ``metadata`` adds to every sample's metadata of a task (to mark it as a real task would),
+    ``estimated`` names the results, as (model, task, sample index), whose output tokens are
+    stream chunks (``output_tokens_estimated``)."""
     run = RunRecord(
         run_id="fedcba9876543210",
         name="demo-fixed",
@@ -105,58 +158,42 @@ def demo_store(
         ModelRecord(label, f"{label}=llamacpp:{label}", "llamacpp", INFO[label], i)
         for i, label in enumerate((GEMMA, SMOL))
     ]
-    tasks, samples, results = [], [], []
-    for position, (name, (n, gemma_rule, smol_rule)) in enumerate(OUTCOMES.items()):
+    tasks = []
+    for name, (n, _, _) in OUTCOMES.items():
         task = TASKS[name]("", {"n": str(n)})
-        items = task.samples()
         manifest = dict(task.manifest())
         if families and name in families:
             manifest["family"] = families[name]
-        tasks.append(
-            TaskRecord(
-                task.name, task.version, task.template_hash(), len(items), manifest, position
-            )
+        tasks.append((task, manifest))
+
+    def stored_sample(task: Task, sample: Sample) -> tuple[Any, Any, Mapping[str, JSONValue]]:
+        return (
+            sample.input,
+            sample.target,
+            {**sample.metadata, **(metadata or {}).get(task.name, {})},
         )
-        metric = str(task.manifest()["primary_metric"])
-        for i, sample in enumerate(items):
-            samples.append(
-                SampleRecord(
-                    task.name,
-                    sample.id,
-                    i,
-                    sample.input,
-                    sample.target,
-                    {**sample.metadata, **(metadata or {}).get(name, {})},
-                )
-            )
-            for model, rule, base in ((GEMMA, gemma_rule, 0.05), (SMOL, smol_rule, 0.10)):
-                right = rule(i)
-                wrong = HOSTILE if (name == "arithmetic" and model == SMOL and i == 0) else "0"
-                metrics = {metric: (float(right),)}
-                if name == "arithmetic-mc":
-                    metrics["acc_norm"] = (float(right),)
-                results.append(
-                    ResultRecord(
-                        run_id=run.run_id,
-                        model=model,
-                        task=task.name,
-                        sample_id=sample.id,
-                        status="ok",
-                        prediction=str(sample.target) if right else wrong,
-                        target=str(sample.target),
-                        correct=right,
-                        metrics=metrics,
-                        prompt_tokens=40,
-                        output_tokens=4,
-                        # Gemma is timed faster on every sample; the jitters (unlike for the two
-                        # models) give the paired t-test its spread.
-                        prompt_seconds=base
-                        + (0.001 * (i % 7) if model == GEMMA else 0.002 * (i % 5)),
-                        output_seconds=0.02,
-                        created_at="2026-01-02T00:00:00+00:00",
-                    )
-                )
-    store = SqliteStore(path)
-    store.create_or_resume_run(run, models, tasks, samples)
-    store.save_results(results)
-    return store
+
+    def result(task: Task, model: str, i: int, sample: Sample) -> dict[str, Any]:
+        _, gemma_rule, smol_rule = OUTCOMES[task.name]
+        right = (gemma_rule if model == GEMMA else smol_rule)(i)
+        wrong = HOSTILE if (task.name == "arithmetic" and model == SMOL and i == 0) else "0"
+        metrics = {task.primary_metric: (float(right),)}
+        if task.name == "arithmetic-mc":
+            metrics["acc_norm"] = (float(right),)
+        base = 0.05 if model == GEMMA else 0.10
+        return {
+            "prediction": str(sample.target) if right else wrong,
+            "target": str(sample.target),
+            "correct": right,
+            "metrics": metrics,
+            "prompt_tokens": 40,
+            "output_tokens": 4,
+            "output_tokens_estimated": (model, task.name, i) in estimated,
+            # Gemma is timed faster on every sample; the jitters (unlike for the two models)
+            # give the paired t-test its spread.
+            "prompt_seconds": base + (0.001 * (i % 7) if model == GEMMA else 0.002 * (i % 5)),
+            "output_seconds": 0.02,
+            "created_at": "2026-01-02T00:00:00+00:00",
+        }
+
+    return write_run(path, run, models, tasks, result, sample=stored_sample)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.report_fixtures import GEMMA, SMOL, demo_store
+from tests.report.report_fixtures import GEMMA, SMOL, demo_store, write_run
 
-from bakeoff.core.records import ModelRecord, ResultRecord, RunRecord, SampleRecord, TaskRecord
+from bakeoff.core.records import ModelRecord, RunRecord
 from bakeoff.report.claims import Claim, check_claims
 from bakeoff.report.html import render_html
 from bakeoff.report.json_out import render_json
@@ -47,38 +47,25 @@ def _write_run(
     the stored metric manifests (as runs stored before those keys existed)."""
     run = RunRecord("0a0a0a0a0a0a0a0a", "evidence", "complete", STAMP, STAMP, {}, {})
     models = [ModelRecord(m, f"{m}=mock:{m}", "mock", {}, i) for i, m in enumerate((A, B))]
-    task_records, samples, results = [], [], []
-    for position, (task, manifest) in enumerate(tasks):
-        manifest = dict(manifest)
-        manifest["metrics"] = [
-            {k: v for k, v in item.items() if k not in strip} for item in manifest["metrics"]
-        ]
-        items = task.samples()
-        task_records.append(
-            TaskRecord(task.name, task.version, "h", len(items), manifest, position)
-        )
-        for i, sample in enumerate(items):
-            samples.append(SampleRecord(task.name, sample.id, i, "input", "target", {}))
-            for model in (A, B):
-                metrics, correct = metrics_for(task.name, model, i)
-                results.append(
-                    ResultRecord(
-                        run_id=run.run_id,
-                        model=model,
-                        task=task.name,
-                        sample_id=sample.id,
-                        status="ok",
-                        prediction="p",
-                        target="t",
-                        correct=correct,
-                        metrics=metrics,
-                        created_at=STAMP,
-                    )
-                )
-    store = SqliteStore(path)
-    store.create_or_resume_run(run, models, task_records, samples)
-    store.save_results(results)
-    return store
+
+    def stored(manifest: dict[str, Any]) -> dict[str, Any]:
+        metrics = [{k: v for k, v in m.items() if k not in strip} for m in manifest["metrics"]]
+        return {**manifest, "metrics": metrics}
+
+    def result(task: Task, model: str, i: int, sample: Any) -> dict[str, Any]:
+        metrics, correct = metrics_for(task.name, model, i)
+        fields = {"prediction": "p", "target": "t", "correct": correct, "metrics": metrics}
+        return {**fields, "created_at": STAMP}
+
+    return write_run(
+        path,
+        run,
+        models,
+        [(task, stored(manifest)) for task, manifest in tasks],
+        result,
+        sample=lambda task, sample: ("input", "target", {}),
+        template_hash="h",
+    )
 
 
 # --- 1. tokenizer efficiency and synthetic probes are not quality ------------------------------

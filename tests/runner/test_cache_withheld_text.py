@@ -12,36 +12,23 @@ import hashlib
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.helpers_scripted_api import LOCAL_URL, ScriptedApi, prompt_text, run_scripted
 
-from bakeoff.backends._api import ApiBackend, ApiLimits, Outcome
-from bakeoff.backends.base import Backend, ModelInfo, ModelSpec
+from bakeoff.backends.base import ModelSpec
 from bakeoff.core.types import (
-    GenerateRequest,
     GenerationResult,
-    JSONValue,
     Request,
-    RequestKind,
     Usage,
 )
-from bakeoff.runner.executor import LocalExecutor
 from bakeoff.runner.plan import RunConfig, make_plan
-from bakeoff.runner.run import RunOutcome, execute_plan
-from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.runner.run import RunOutcome
 from bakeoff.tasks.base import Task
 from bakeoff.tasks.probes import ArithmeticProbe
 from bakeoff.tasks.safety import XSTest
 
-# A local URL: no key and no price needed, so preflight and pricing pass without a server.
-SPEC = ModelSpec.parse("s=openai:scripted,base_url=http://127.0.0.1:9/v1")
-
-
-def _prompt_text(request: Request) -> str:
-    assert isinstance(request, GenerateRequest)
-    prompt = request.prompt
-    return prompt if isinstance(prompt, str) else " ".join(m.content for m in prompt)
+SPEC = ModelSpec.parse(f"s=openai:scripted,base_url={LOCAL_URL}")
 
 
 def completion(prompt: str) -> str:
@@ -49,50 +36,8 @@ def completion(prompt: str) -> str:
     return f"Sure, here is how. MARK-{hashlib.sha256(prompt.encode()).hexdigest()[:20]}"
 
 
-class _Client:
-    async def close(self) -> None:
-        return None
-
-
-class _ScriptedApi(ApiBackend):
-    """An API backend whose "server" answers every prompt with :func:`completion`."""
-
-    name = "scripted"
-    supports = frozenset({RequestKind.GENERATE})
-    sdk_module = "json"  # no SDK: the answers are made here
-    sdk_extra = "openai"
-    default_key_env = "SCRIPTED_API_KEY"
-
-    def __init__(self, spec: ModelSpec) -> None:
-        super().__init__(
-            spec, base_url="http://127.0.0.1:9/v1", limits=ApiLimits(), api_key_env="X"
-        )
-        self.prompts: list[str] = []
-
-    def make_client(self, *, asynchronous: bool) -> Any:
-        return _Client()
-
-    async def send(self, client: Any, request: Request) -> Outcome:
-        prompt = _prompt_text(request)
-        self.prompts.append(prompt)
-        return GenerationResult(completion(prompt), "stop", Usage(3, 5))
-
-    def request_body(self, request: Request) -> dict[str, JSONValue]:
-        assert isinstance(request, GenerateRequest)
-        return {"prompt": _prompt_text(request), **request.settings.as_dict()}
-
-    def info(self) -> ModelInfo:
-        return ModelInfo(name="scripted", backend=self.name, source="test")
-
-
-class _ScriptedExecutor(LocalExecutor):
-    def __init__(self) -> None:
-        self.backends: list[_ScriptedApi] = []
-
-    def open(self, spec: ModelSpec) -> Backend:
-        backend = _ScriptedApi(spec)
-        self.backends.append(backend)
-        return backend
+def _answer(spec: ModelSpec, request: Request) -> GenerationResult:
+    return GenerationResult(completion(prompt_text(request)), "stop", Usage(3, 5))
 
 
 @pytest.fixture
@@ -111,14 +56,9 @@ def xstest_file(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return path, {r["prompt"]: r["label"] for r in rows}
 
 
-def _run(db: Path, tasks: list[Task], name: str) -> tuple[RunOutcome, _ScriptedApi]:
+def _run(db: Path, tasks: list[Task], name: str) -> tuple[RunOutcome, ScriptedApi]:
     plan = make_plan(RunConfig(models=(SPEC,), batch_size=2, name=name), tasks=tasks)
-    store = SqliteStore(db)
-    executor = _ScriptedExecutor()
-    try:
-        outcome = execute_plan(plan, store, executor=executor)  # cache on: the default
-    finally:
-        store.close()
+    outcome, executor = run_scripted(db, plan, _answer)
     return outcome, executor.backends[0]
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bakeoff.backends.base import Backend, ModelSpec
 from bakeoff.backends.mock import MockBackend
+from bakeoff.core.types import RequestKind
 from bakeoff.runner.executor import LocalExecutor, Outcome
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
@@ -20,7 +21,8 @@ SPEC = ModelSpec.parse("mock:alpha")
 
 
 class _Batching(MockBackend):
-    chunk_samples = 5
+    def chunk_samples(self, kind: RequestKind) -> int:
+        return 5 if kind is RequestKind.GENERATE else 99
 
 
 class _Recording(LocalExecutor):

@@ -135,9 +135,12 @@ class Backend(ABC):
 
     name: ClassVar[str]
     supports: ClassVar[frozenset[RequestKind]]
-    chunk_samples: ClassVar[int] = 8
-    """Samples per stored chunk when the user does not say (``--batch-size``). A backend that
-    batches work across the samples of a call (hf) sets more: longer calls pad less."""
+
+    def chunk_samples(self, kind: RequestKind) -> int:
+        """Samples per stored chunk of a task of this ``kind`` when the user does not say
+        (``--batch-size``). A backend that batches work across the samples of a call (hf
+        log-likelihoods) returns more: longer calls pad less. Smaller chunks store sooner."""
+        return 8
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec

@@ -196,7 +196,11 @@ def rolling_windows(tokens: Tokens, prefix_token: int, max_length: int) -> list[
 class HFBackend(Backend):
     name = "hf"
     supports = frozenset(RequestKind)
-    chunk_samples = 32  # MedQA, 80 questions: chunks of 8 pad ~9% more than chunks of 32
+
+    def chunk_samples(self, kind: RequestKind) -> int:
+        # Log-likelihoods are batched across a call's samples (MedQA, 80 questions: chunks of 8
+        # pad ~9% more than chunks of 32); generation runs one request at a time.
+        return 8 if kind is RequestKind.GENERATE else 32
 
     @classmethod
     def preflight(cls, spec: ModelSpec) -> None:

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--batch-size",
         type=int,
-        help="samples per stored chunk (default 8; 32 for hf, which batches a chunk's samples)",
+        help="samples per stored chunk (default 8; hf: 32 for log-likelihood tasks)",
     )
     parser.add_argument(
         "--max-cost",

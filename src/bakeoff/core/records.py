@@ -71,6 +71,8 @@ class ResultRecord:
     cached_prompt_tokens: int = 0
     error: str | None = None
     created_at: str = ""
+    output_tokens_estimated: bool = False
+    """``output_tokens`` counts stream chunks, not tokens (see Usage): an estimate."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ class TaskCost:
     tokens: int
     correct: int
     usd: float | None
+    output_tokens_estimated: bool = False
+    """Some generated tokens are counts of stream chunks (see CostRow)."""
 
     @property
     def usd_per_correct(self) -> float | None:
@@ -55,6 +57,10 @@ class CostRow:
     tasks: tuple[TaskCost, ...]
     prompt: PhaseCost | None = None
     output: PhaseCost | None = None
+    output_tokens_estimated: bool = False
+    """Some generated tokens are counts of stream chunks (the server reported none and no
+    tokenizer counted them): the generated-token count, every figure per token and an API
+    price's dollars are estimates, marked in the guide."""
 
 
 def _price(info: Mapping[str, JSONValue], key: str) -> float | None:
@@ -106,6 +112,7 @@ def cost_row(
                 _tokens(records),
                 sum(1 for r in records if r.correct),
                 usd(records, seconds),
+                _estimated(records),
             )
         )
     tokens, seconds = _tokens(mine), _seconds(mine)
@@ -120,6 +127,7 @@ def cost_row(
         tasks=tuple(tasks),
         prompt=_phase(mine, "prompt", basis, price_in, price_per_hour),
         output=_phase(mine, "output", basis, price_out, price_per_hour),
+        output_tokens_estimated=_estimated(mine),
     )
 
 
@@ -152,6 +160,10 @@ def _phase(
     elif basis == "hardware price" and tokens and seconds > 0:
         usd = seconds / tokens * 1e6 / 3600.0 * (price_per_hour or 0.0)
     return PhaseCost(tokens, seconds, usd)
+
+
+def _estimated(records: Sequence[ResultRecord]) -> bool:
+    return any(r.output_tokens_estimated for r in records)
 
 
 def _tokens(records: Sequence[ResultRecord]) -> int:

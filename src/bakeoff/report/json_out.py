@@ -14,8 +14,10 @@ from typing import Any
 from bakeoff.report.model import ReportModel
 from bakeoff.report.sections import recommendation, recommendation_items
 
-SCHEMA_VERSION = "2.2"
-"""2.2: ``power.note`` (assumed discordance, masked subset, or why no MDD);
+SCHEMA_VERSION = "2.3"
+"""2.3: ``output_tokens_estimated`` on ``speed[]``, ``cost[]`` and ``cost[].tasks[]`` (some
+generated tokens are stream-chunk counts, not token counts).
+2.2: ``power.note`` (assumed discordance, masked subset, or why no MDD);
 ``tasks[].transcript_chat`` (models prompted for a chat probe by plain transcript).
 2.1: ``tasks[].formulations`` (answer-letter scoring), ``metrics[].criterion`` and
 ``rank_by_magnitude``. 2.0: profiles name no winner on unmeasured criteria or insignificant

@@ -185,6 +185,9 @@ class SpeedSummary:
     output_tokens: int
     output_seconds: float
     output_tokens_per_second: float | None
+    output_tokens_estimated: bool = False
+    """Some of ``output_tokens`` are counts of stream chunks (the server reported none and no
+    tokenizer counted them), so the generation rate is an estimate, marked in the guide."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -808,4 +811,5 @@ def _speed(model: str, results: Sequence[ResultRecord]) -> SpeedSummary:
         output_tokens=output_tokens,
         output_seconds=output_seconds,
         output_tokens_per_second=rate(output_tokens, output_seconds),
+        output_tokens_estimated=any(r.output_tokens_estimated for r in timed_output),
     )

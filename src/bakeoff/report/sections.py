@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 
 from bakeoff.core.types import JSONValue
@@ -65,6 +65,14 @@ SPEC_ROWS: tuple[tuple[str, str], ...] = (
     ("sha256", "sha256"),
 )
 WIN, TIE = "▲", "≈"
+ESTIMATE_MARK = "~"
+"""Before a figure computed from output tokens of which some are counts of stream chunks
+(``ResultRecord.output_tokens_estimated``). Not ≈ (the summary's "no significant difference"):
+one sign, one meaning."""
+ESTIMATE_NOTE = (
+    "output tokens estimated from stream chunks (a chunk may carry several tokens): the server "
+    "reported no output-token counts and no tokenizer was given"
+)
 SECTION_HINTS = {
     "multilingual": (
         "bakeoff run -m … -t script-copy",
@@ -198,6 +206,7 @@ def summary(report: ReportModel) -> list[Block]:
     ]
     blocks += _formulation_note(report.tasks)
     blocks += _transcript_note(report.tasks)
+    blocks += _estimate_note(report, _speed_estimated(report) | _cost_estimated(report))
     comparisons = [c for c in report.comparisons() if c[1].primary]
     if comparisons:
         blocks.append(
@@ -256,6 +265,36 @@ def _formulation_note(tasks: tuple[TaskReport, ...] | list[TaskReport]) -> list[
             "task was asked as lettered options and scored by exact match on the letter; a "
             "difference to a model scored by log-likelihood is partly a difference of "
             f"formulation. Scored this way: {'; '.join(cells)}.",
+        )
+    ]
+
+
+def _speed_estimated(report: ReportModel) -> set[str]:
+    """Models whose generation rate counts stream chunks as tokens for some samples."""
+    return {s.model for s in report.speed if s.output_tokens_estimated}
+
+
+def _cost_estimated(report: ReportModel) -> set[str]:
+    """Models whose token counts (and so every cost per token) include stream-chunk counts."""
+    return {c.model for c in report.cost if c.output_tokens_estimated}
+
+
+def _estimated(text: str, estimated: bool) -> str:
+    """``text`` with the estimate mark in front, when estimated and there is a figure."""
+    return f"{ESTIMATE_MARK}{text}" if estimated and text not in ("n/a", "not measured") else text
+
+
+def _estimate_note(report: ReportModel, marked: Iterable[str]) -> list[Block]:
+    """The footnote of the estimate mark under a table that carries it, naming the models."""
+    models = [m for m in report.models if m in set(marked)]
+    if not models:
+        return []
+    return [
+        P(
+            f"{ESTIMATE_MARK} {ESTIMATE_NOTE} (",
+            Code("tokenizer=server|PATH.gguf"),
+            f" on an openai model). Marked: {', '.join(models)}.",
+            muted=True,
         )
     ]
 
@@ -351,6 +390,7 @@ def _efficiency_rows(report: ReportModel) -> list[tuple[Inline, ...]]:
     criteria, models = report.criteria, report.models
     marks = _latency_marks(report)
     dollars = any(row.usd_per_1m_tokens is not None for row in report.cost)
+    speed_estimated, cost_estimated = _speed_estimated(report), _cost_estimated(report)
     latency = tuple(
         _criterion_text("latency", criteria[m].get("latency"), dollars)
         + (f" {marks[m]}" if marks.get(m) else "")
@@ -365,13 +405,25 @@ def _efficiency_rows(report: ReportModel) -> list[tuple[Inline, ...]]:
         (
             "generation speed",
             "after the first token",
-            *(_criterion_text("speed", criteria[m].get("speed"), dollars) for m in models),
+            *(
+                _estimated(
+                    _criterion_text("speed", criteria[m].get("speed"), dollars),
+                    m in speed_estimated,
+                )
+                for m in models
+            ),
         ),
         ("memory", f"weights + KV cache at {CONTEXTS[0] // 1024}k", *memory),
         (
             "cost",
             "this run's token mix",
-            *(_criterion_text("cost", criteria[m].get("cost"), dollars) for m in models),
+            *(
+                _estimated(
+                    _criterion_text("cost", criteria[m].get("cost"), dollars),
+                    m in cost_estimated,
+                )
+                for m in models
+            ),
         ),
     ]
 
@@ -743,9 +795,11 @@ def speed(report: ReportModel) -> list[Block]:
         (
             s.model,
             rate_text(s.prompt_tokens_per_second),
-            rate_text(s.output_tokens_per_second),
+            _estimated(rate_text(s.output_tokens_per_second), s.output_tokens_estimated),
             f"{s.prompt_tokens:,} in {s.prompt_seconds:.1f} s",
-            f"{s.output_tokens:,} in {s.output_seconds:.1f} s",
+            _estimated(
+                f"{s.output_tokens:,} in {s.output_seconds:.1f} s", s.output_tokens_estimated
+            ),
         )
         for s in report.speed
     )
@@ -756,6 +810,7 @@ def speed(report: ReportModel) -> list[Block]:
             rows,
             numeric_from=1,
         ),
+        *_estimate_note(report, _speed_estimated(report)),
         Figure(
             (
                 bar_chart(
@@ -806,17 +861,22 @@ def cost(report: ReportModel) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Cost")]
     rows = []
     for row in report.cost:
-        prompt, output = row.prompt, row.output
+        prompt, output, estimated = row.prompt, row.output, row.output_tokens_estimated
+        # An API price per 1M generated tokens is the price list's, not a figure from the tokens.
+        listed = row.basis == "API price" and output is not None and output.usd_per_1m is not None
         rows.append(
             (
                 row.model,
                 row.basis,
                 f"{prompt.tokens:,}" if prompt else "n/a",
-                f"{output.tokens:,}" if output else "n/a",
+                _estimated(f"{output.tokens:,}" if output else "n/a", estimated),
                 f"{row.seconds:,.1f}",
                 _per_1m(prompt.seconds_per_1m, prompt.usd_per_1m) if prompt else "n/a",
-                _per_1m(output.seconds_per_1m, output.usd_per_1m) if output else "n/a",
-                _per_1m(row.seconds_per_1m_tokens, row.usd_per_1m_tokens),
+                _estimated(
+                    _per_1m(output.seconds_per_1m, output.usd_per_1m) if output else "n/a",
+                    estimated and not listed,
+                ),
+                _estimated(_per_1m(row.seconds_per_1m_tokens, row.usd_per_1m_tokens), estimated),
             )
         )
     blocks.append(
@@ -835,6 +895,7 @@ def cost(report: ReportModel) -> list[Block]:
             numeric_from=2,
         )
     )
+    blocks += _estimate_note(report, _cost_estimated(report))
     blocks.append(
         P(
             "Per 1M tokens: dollars when a price is known (an API price, or --price-per-hour "
@@ -843,18 +904,22 @@ def cost(report: ReportModel) -> list[Block]:
             muted=True,
         )
     )
-    task_rows = [
-        (
-            row.model,
-            t.task,
-            f"{t.seconds:,.1f}",
-            str(t.correct),
-            _usd(t.usd),
-            _usd(None if t.usd_per_correct is None else t.usd_per_correct * 1000),
-        )
-        for row in report.cost
-        for t in row.tasks
-    ]
+    task_rows = []
+    for row in report.cost:
+        for t in row.tasks:
+            # Dollars come from the tokens only at an API price; a self-hosting one is per second.
+            estimated = row.basis == "API price" and t.output_tokens_estimated
+            per_correct = None if t.usd_per_correct is None else t.usd_per_correct * 1000
+            task_rows.append(
+                (
+                    row.model,
+                    t.task,
+                    f"{t.seconds:,.1f}",
+                    str(t.correct),
+                    _estimated(_usd(t.usd), estimated),
+                    _estimated(_usd(per_correct), estimated),
+                )
+            )
     if task_rows:
         blocks.append(
             Table(
@@ -894,6 +959,7 @@ def _pareto_figure(points: tuple[ParetoPoint, ...], x_label: str, title: str) ->
 def use_cases(report: ReportModel) -> list[Block]:
     criteria = ("quality", "safety", "speed", "latency", "cost", "memory")
     dollars = any(row.usd_per_1m_tokens is not None for row in report.cost)
+    estimated = {"speed": _speed_estimated(report), "cost": _cost_estimated(report)}
     blocks: list[Block] = [
         Heading(2, "Use cases"),
         Table(
@@ -925,7 +991,10 @@ def use_cases(report: ReportModel) -> list[Block]:
                 (
                     c,
                     *(
-                        _criterion_text(c, report.criteria[m].get(c), dollars)
+                        _estimated(
+                            _criterion_text(c, report.criteria[m].get(c), dollars),
+                            m in estimated.get(c, set()),
+                        )
                         for m in report.models
                     ),
                 )
@@ -933,10 +1002,17 @@ def use_cases(report: ReportModel) -> list[Block]:
             ),
             numeric_from=1,
         ),
+        *_estimate_note(report, estimated["speed"] | estimated["cost"]),
     ]
     cost_axis = "$ per 1M tokens" if dollars else "compute seconds per 1M tokens"
     front_rows = [
-        (kind, p.model, _axis_text(kind, p.x, dollars), f"{p.y:.3f}", "yes" if p.on_front else "no")
+        (
+            kind,
+            p.model,
+            _estimated(_axis_text(kind, p.x, dollars), p.model in estimated.get(kind, set())),
+            f"{p.y:.3f}",
+            "yes" if p.on_front else "no",
+        )
         for kind, points in (("cost", report.pareto_cost), ("latency", report.pareto_latency))
         for p in points
     ]

@@ -260,7 +260,7 @@ class _TaskRun:
 
     def run(self, todo: Sequence[Sample]) -> None:
         try:
-            size = self.model.plan.batch_size or self.backend.chunk_samples
+            size = self.model.plan.batch_size or self.backend.chunk_samples(self.task.kind)
             for samples in _chunks(todo, size):
                 chunk = self._prepare(samples)
                 if not self._reserve(chunk):
@@ -438,6 +438,7 @@ class _TaskRun:
             output_seconds=usage.output_seconds,
             cached_prompt_tokens=usage.cached_prompt_tokens,
             created_at=now_iso(),
+            output_tokens_estimated=usage.output_tokens_estimated,
         )
 
     def _budget_error(self, chunk: _Chunk) -> BudgetExceededError:

@@ -210,7 +210,7 @@ class SqliteStore(Store):
         with self._transaction():
             # An "ok" row is final; a "failed" row is replaced by any later attempt.
             self._conn.executemany(
-                f"INSERT INTO results VALUES ({', '.join('?' * 18)}) "
+                f"INSERT INTO results VALUES ({', '.join('?' * 19)}) "
                 "ON CONFLICT (run_id, model, task, sample_id) DO UPDATE SET "
                 "status = excluded.status, error = excluded.error, "
                 "prediction = excluded.prediction, target = excluded.target, "
@@ -220,7 +220,8 @@ class SqliteStore(Store):
                 "prompt_seconds = excluded.prompt_seconds, "
                 "output_seconds = excluded.output_seconds, "
                 "cached_prompt_tokens = excluded.cached_prompt_tokens, "
-                "created_at = excluded.created_at "
+                "created_at = excluded.created_at, "
+                "output_tokens_estimated = excluded.output_tokens_estimated "
                 "WHERE results.status = 'failed'",
                 rows,
             )
@@ -425,6 +426,7 @@ def _result_row(r: ResultRecord) -> tuple[Any, ...]:
         r.output_seconds,
         r.cached_prompt_tokens,
         r.created_at or now_iso(),
+        int(r.output_tokens_estimated),  # last: added by migration 0005
     )
 
 
@@ -449,4 +451,5 @@ def _result_from_row(row: sqlite3.Row) -> ResultRecord:
         cached_prompt_tokens=row["cached_prompt_tokens"],
         error=row["error"],
         created_at=row["created_at"],
+        output_tokens_estimated=bool(row["output_tokens_estimated"]),
     )
