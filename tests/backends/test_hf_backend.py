@@ -370,3 +370,21 @@ def test_a_prefix_shared_by_documents_runs_once_and_changes_no_score(smol: Any) 
     again = fresh.loglikelihood(FEW_SHOT[3:6])
     assert fresh._prefix is prefix
     assert [r.logprob for r in again] == pytest.approx([r.logprob for r in shared[3:6]], abs=1e-5)
+
+
+@pytest.mark.model
+def test_models_without_custom_masks_share_the_prefix_through_the_kv_cache(smol: Any) -> None:
+    """The KV-cache path (models that take no custom attention mask: flash-attention, hybrid
+    layers) runs the shared prefix once too, with the model's own cache and masks."""
+    plain = _variant(smol)
+    plain.__dict__["packing"] = None  # as for a model whose attention takes no custom mask
+    plain._prefix = None
+    results = plain.loglikelihood(FEW_SHOT)
+    assert plain._prefix is not None
+    assert len(plain._prefix.tokens) > 40
+    for request, result in zip(FEW_SHOT, results, strict=True):
+        assert isinstance(result, LoglikelihoodResult)
+        reference, greedy = _reference(smol, request)
+        assert result.logprob == pytest.approx(reference, abs=1e-4)
+        assert result.is_greedy == greedy
+        assert result.usage.cached_prompt_tokens >= len(plain._prefix.tokens)

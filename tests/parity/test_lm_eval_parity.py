@@ -11,6 +11,7 @@ identical. The harness side is bench/vs_lm_eval.py's task configs; docs/parity.m
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Iterator
@@ -123,8 +124,16 @@ def test_a_shared_prefix_longer_than_the_sliding_window_changes_no_score(ours: A
     assert ours._prefix is not None
     window = int(getattr(ours.config, "text_config", ours.config).sliding_window)
     assert len(ours._prefix.tokens) > window + 100
+    # The KV-cache path (Gemma under flash-attention) must not share it: its sliding window
+    # counts cache slots, and left padding between prefix and row would shift it.
+    unpacked = copy.copy(ours)
+    unpacked.__dict__["packing"] = None
+    unpacked._prefix = None
+    results_kv = unpacked.loglikelihood(requests)
+    assert unpacked._prefix is None
     torch = ours.torch
-    for request, result in zip(requests, results, strict=True):
+    for request, result, result_kv in zip(requests, results, results_kv, strict=True):
+        assert isinstance(result_kv, LoglikelihoodResult)
         assert isinstance(result, LoglikelihoodResult)
         context, continuation = ours.encode_pair(request.context, request.continuation)
         with torch.inference_mode():
@@ -134,4 +143,5 @@ def test_a_shared_prefix_longer_than_the_sliding_window_changes_no_score(ours: A
         wanted = torch.tensor(continuation)
         reference = float(logprobs.gather(1, wanted.unsqueeze(1)).sum())
         assert result.logprob == pytest.approx(reference, abs=1e-3)
+        assert result_kv.logprob == pytest.approx(reference, abs=1e-3)
         assert result.is_greedy == bool((logprobs.argmax(-1) == wanted).all())

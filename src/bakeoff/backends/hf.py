@@ -425,9 +425,9 @@ class HFBackend(Backend):
             else:  # nothing to score; the harness asserts on it
                 results[index] = RequestFailure("the continuation encodes to no tokens")
         packed = self.packing is not None
-        prefix = self._shared_prefix(list(groups)) if packed else None
+        prefix = self._shared_prefix(list(groups)) if packed or self.plain_attention else None
         skip = len(prefix.tokens) if prefix is not None else 0
-        size = _packed_length(truncated, skip) if packed else _context_length
+        size = _packed_length(truncated, skip) if packed else _context_length(skip)
         ordered = sorted(groups.items(), key=lambda item: -size(item))
         for batch in self._batches(ordered, size, extra_width=skip):
             scores: dict[int, PairScore | RequestFailure]
@@ -435,7 +435,7 @@ class HFBackend(Backend):
                 if packed:
                     scores = dict(self._score_packed(batch, truncated, prefix))
                 else:
-                    scores = dict(self._score_batch([list(k) for k, _ in batch], batch, truncated))
+                    scores = dict(self._score_batch(batch, truncated, prefix))
             except RuntimeError as exc:  # out of memory, mostly: fail these, keep the run going
                 reason = f"transformers forward failed: {str(exc).splitlines()[0][:200]}"
                 scores = {i: RequestFailure(reason) for _, members in batch for i in members}
@@ -509,6 +509,16 @@ class HFBackend(Backend):
             return "dict"
         return None
 
+    @functools.cached_property
+    def plain_attention(self) -> bool:
+        """Whether every layer attends to every earlier position (no sliding window, no
+        recurrent state). Only then can the KV-cache path put a shared prefix before
+        left-padded rows: a sliding window counts cache slots, padding included, and a
+        recurrent state would run through the padding."""
+        config = getattr(self.config, "text_config", None) or self.config
+        types = set(getattr(config, "layer_types", None) or ["full_attention"])
+        return types == {"full_attention"} and not getattr(config, "sliding_window", None)
+
     def _shared_prefix(self, keys: list[tuple[int, ...]]) -> SharedPrefix | None:
         """The prefix these contexts share, run once (or kept from an earlier call), if sharing
         it saves work (see shared_prefix); None otherwise or if running it fails."""
@@ -518,20 +528,25 @@ class HFBackend(Backend):
             return None if chosen is None else kept
         torch = self.torch
         started = time.perf_counter()
-        cache = _transformers().DynamicCache()  # no config: every layer keeps all its positions
         positions = torch.arange(len(chosen), device=self.device)[None, :]
+        inputs: dict[str, Any] = {
+            "input_ids": torch.tensor([chosen], device=self.device),
+            "position_ids": positions,
+            "use_cache": True,
+            **({"logits_to_keep": 1} if self.can_trim_logits else {}),
+        }
+        if self.packing is not None:
+            # Packed rows bring their own masks, sliding windows included: a cache that keeps
+            # every position of every layer. Otherwise the model makes the cache it needs.
+            inputs[self.cache_kwarg] = _transformers().DynamicCache()
+            inputs["attention_mask"] = self._tree_masks(torch.zeros_like(positions), positions)
         try:
             with torch.inference_mode():
-                self.model(
-                    input_ids=torch.tensor([chosen], device=self.device),
-                    attention_mask=self._tree_masks(torch.zeros_like(positions), positions),
-                    position_ids=positions,
-                    use_cache=True,
-                    **{self.cache_kwarg: cache},
-                    **({"logits_to_keep": 1} if self.can_trim_logits else {}),
-                )
+                output = self.model(**inputs)
         except RuntimeError:  # out of memory, mostly: score without sharing
             return None
+        given = self.cache_kwarg in inputs
+        cache = inputs[self.cache_kwarg] if given else _output_cache(output, self.cache_kwarg)
         self._prefix = SharedPrefix(chosen, cache, time.perf_counter() - started)
         return self._prefix
 
@@ -587,10 +602,8 @@ class HFBackend(Backend):
                 torch.tensor(at_col, device=self.device),
             )
             past: dict[str, Any] = {"use_cache": False}
-            if prefix is not None:  # each row reads its own copy: the model appends to it
-                cache = _fork_cache(prefix.cache)
-                cache.reorder_cache(torch.zeros(len(rows), dtype=torch.long, device=self.device))
-                past = {"use_cache": True, self.cache_kwarg: cache}
+            if prefix is not None:
+                past = {"use_cache": True, self.cache_kwarg: self._prefix_rows(prefix, len(rows))}
             with _output_head_on(self.model, index) as gathered:
                 output = self.model(
                     input_ids=ids,
@@ -668,16 +681,23 @@ class HFBackend(Backend):
 
     # -- KV-cache scoring (models without custom attention masks) ------------------------------
 
+    def _prefix_rows(self, prefix: SharedPrefix, rows: int) -> Any:
+        """A copy of the prefix's cache with ``rows`` rows: the model appends to it."""
+        cache = _fork_cache(prefix.cache)
+        cache.reorder_cache(self.torch.zeros(rows, dtype=self.torch.long, device=self.device))
+        return cache
+
     def _score_batch(
-        self,
-        contexts: list[Tokens],
-        batch: list[tuple[tuple[int, ...], list[int]]],
-        pairs: Sequence[TokenPair],
+        self, batch: list[Group], pairs: Sequence[TokenPair], prefix: SharedPrefix | None = None
     ) -> dict[int, PairScore]:
+        """Contexts in one left-padded pass (after the shared ``prefix``'s cache, if any), then
+        the continuations' tokens after the first on copies of their context's cache."""
         torch = self.torch
         started = time.perf_counter()
+        skip = len(prefix.tokens) if prefix is not None else 0
+        contexts = [list(key[skip:]) for key, _ in batch]
         with torch.inference_mode():
-            cache, mask, first = self._run_contexts(contexts)
+            cache, mask, first = self._run_contexts(contexts, prefix)
             rows = [(g, i) for g, (_, members) in enumerate(batch) for i in members]
             tails = [(g, i) for g, i in rows if len(pairs[i][1]) > 1]
             partial: dict[int, tuple[float, bool]] = {}
@@ -685,40 +705,49 @@ class HFBackend(Backend):
                 token = pairs[i][1][0]
                 partial[i] = (float(first[g, token]), bool(first[g].argmax() == token))
             if tails:
-                lengths = torch.tensor([len(c) for c in contexts], device=self.device)
+                lengths = torch.tensor([skip + len(c) for c in contexts], device=self.device)
                 for chunk in self._row_chunks(tails, pairs):
                     rest = self._run_continuations(chunk, pairs, cache, mask, lengths, len(tails))
                     for i, (logprob, greedy) in rest.items():
                         head_logprob, head_greedy = partial[i]
                         partial[i] = (head_logprob + logprob, head_greedy and greedy)
         elapsed = time.perf_counter() - started
+        if prefix is not None:
+            elapsed, prefix.unpaid_seconds = elapsed + prefix.unpaid_seconds, 0.0
         computed = sum(len(c) for c in contexts) + sum(len(pairs[i][1]) for _, i in rows)
         out: dict[int, PairScore] = {}
-        for _, members in batch:
+        for context, (_, members) in zip(contexts, batch, strict=True):
             for position, i in enumerate(members):
-                share = (len(pairs[i][1]) + (len(pairs[i][0]) if position == 0 else 0)) / computed
-                cached = len(pairs[i][0]) if position else 0
+                share = (len(pairs[i][1]) + (len(context) if position == 0 else 0)) / computed
+                cached = skip + (len(context) if position else 0)
                 out[i] = PairScore(*partial[i], seconds=elapsed * share, cached_tokens=cached)
         return out
 
-    def _run_contexts(self, contexts: list[Tokens]) -> tuple[Any, Any, Any]:
-        """One left-padded pass over the contexts: KV cache, mask, next-token log-probs."""
+    def _run_contexts(
+        self, contexts: list[Tokens], prefix: SharedPrefix | None = None
+    ) -> tuple[Any, Any, Any]:
+        """One left-padded pass over the contexts: KV cache, mask, next-token log-probs. After a
+        ``prefix``, the mask starts with its positions and the rows' positions follow it."""
         torch = self.torch
         width = max(len(c) for c in contexts)
         pad = self.prefix_token_id
+        skip = len(prefix.tokens) if prefix is not None else 0
         ids = torch.tensor([[pad] * (width - len(c)) + c for c in contexts], device=self.device)
-        mask = torch.tensor(
+        own = torch.tensor(
             [[0] * (width - len(c)) + [1] * len(c) for c in contexts], device=self.device
         )
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        positions = skip + (own.cumsum(-1) - 1).clamp(min=0)
+        inputs: dict[str, Any] = {"input_ids": ids, "position_ids": positions, "use_cache": True}
+        mask = own
+        if prefix is not None:
+            mask = torch.cat([torch.ones_like(own[:, :1]).expand(-1, skip), own], dim=1)
+            inputs[self.cache_kwarg] = self._prefix_rows(prefix, len(contexts))
         # Only the last position predicts a continuation token: skip the other logits.
-        trim = {"logits_to_keep": 1} if self.can_trim_logits else {}
-        output = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, **trim
-        )
+        if self.can_trim_logits:
+            inputs["logits_to_keep"] = 1
+        output = self.model(attention_mask=mask, **inputs)
         first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)
-        cache = getattr(output, "cache", None) if self.cache_kwarg == "cache" else None
-        return cache if cache is not None else output.past_key_values, mask, first
+        return _output_cache(output, self.cache_kwarg), mask, first
 
     def _row_chunks(
         self, rows: list[tuple[int, int]], pairs: Sequence[TokenPair]
@@ -859,8 +888,13 @@ Group = tuple[tuple[int, ...], list[int]]
 """A context's tokens and the indices of the requests scored after it."""
 
 
-def _context_length(group: Group) -> int:
-    return len(group[0])
+def _context_length(skip: int = 0) -> Callable[[Group], int]:
+    """The length of a group's context row: its context after a shared prefix's ``skip``."""
+
+    def size(group: Group) -> int:
+        return len(group[0]) - skip
+
+    return size
 
 
 def _packed_length(pairs: Sequence[TokenPair], skip: int = 0) -> Callable[[Group], int]:
@@ -927,6 +961,13 @@ def _output_head_on(model: Any, index: tuple[Any, Any]) -> Iterator[list[bool]]:
         yield fired
     finally:
         handle.remove()
+
+
+def _output_cache(output: Any, cache_kwarg: str) -> Any:
+    """The KV cache a forward pass returned (``cache`` in transformers 5.2x, else
+    ``past_key_values``)."""
+    cache = getattr(output, "cache", None) if cache_kwarg == "cache" else None
+    return cache if cache is not None else output.past_key_values
 
 
 def _fork_cache(cache: Any) -> Any:
