@@ -153,3 +153,16 @@ def test_a_run_without_estimates_has_no_mark(measured: ReportModel) -> None:
     data: dict[str, Any] = json.loads(render_json(measured))
     assert [s["output_tokens_estimated"] for s in data["speed"]] == [False, False]
     assert [c["output_tokens_estimated"] for c in data["cost"]] == [False, False]
+
+
+def test_profiles_that_weigh_an_estimated_figure_say_so(
+    estimated: ReportModel, measured: ReportModel
+) -> None:
+    text = render_markdown(estimated)
+    # "accuracy first" weighs speed and cost; "latency / edge" weighs neither.
+    accuracy = _line(text, "- “accuracy first”")
+    assert accuracy.endswith(
+        f"; {ESTIMATE_MARK} speed and cost of {SMOL} from estimated output tokens."
+    )
+    assert ESTIMATE_MARK not in _line(text, "- “latency / edge”")
+    assert f"{ESTIMATE_MARK} speed" not in render_markdown(measured)

@@ -364,9 +364,22 @@ def _profile_sentence(profile: ProfileResult, report: ReportModel) -> str:
         f"{m} {number(profile.scores.get(m), 2)}"
         for m in sorted(report.models, key=lambda m: -(profile.scores.get(m) or 0.0))
     )
-    if profile.winner is None:
-        return f"{head}: a tie ({scores})"
-    return f"{head}: {profile.winner} ({scores})"
+    verdict = "a tie" if profile.winner is None else profile.winner
+    return f"{head}: {verdict} ({scores}){_estimate_caveat(profile, report)}"
+
+
+def _estimate_caveat(profile: ProfileResult, report: ReportModel) -> str:
+    """Names the models whose weighed speed or cost rests on estimated output tokens: the
+    profile's scores use those figures as they are, so the sentence must say so."""
+    estimated = {"speed": _speed_estimated(report), "cost": _cost_estimated(report)}
+    weighed = [c for c in ("speed", "cost") if profile.weights.get(c, 0) > 0 and estimated[c]]
+    if not weighed:
+        return ""
+    models = [m for m in report.models if any(m in estimated[c] for c in weighed)]
+    return (
+        f"; {ESTIMATE_MARK} {' and '.join(weighed)} of {', '.join(models)} from estimated "
+        "output tokens"
+    )
 
 
 def _latency_marks(report: ReportModel) -> dict[str, str]:
