@@ -475,3 +475,18 @@ def test_runner_stores_catalog_specs_in_the_model_info(
     assert info["context_length"] == 128_000
     assert info["extra"]["spec_sources"]["context_length"].startswith("catalog: models.dev")
     assert "price_input_per_1m" in info["extra"]
+    # The guide's specs table shows them, and says they come from the catalog.
+    from bakeoff.report.markdown import render_markdown
+    from bakeoff.report.model import build_report
+
+    store = SqliteStore(db, create=False)
+    try:
+        text = render_markdown(build_report(store, "specs"))
+    finally:
+        store.close()
+    assert "| context window | 128,000 |" in text
+    assert f"| output limit | {info['extra']['max_output_tokens']:,} |" in text
+    assert "| open weights | no |" in text
+    assert (
+        "gpt's context window, output limit, open weights are from the catalog: models.dev" in text
+    )

@@ -140,3 +140,18 @@ def test_html_is_self_contained(report_model) -> None:  # type: ignore[no-untype
     assert "url(" not in html
     assert "default-src 'none'" in html
     assert "<svg" in html
+
+
+def test_open_weights_and_output_limit_spec_rows() -> None:
+    from bakeoff.report.sections import spec_value
+
+    # Weights a local backend loaded are open whatever their license; an API model's flag comes
+    # from the server or the catalog (extra), else nobody says.
+    assert spec_value({"backend": "llamacpp"}, "open_weights") == "yes"
+    assert spec_value({"backend": "hf", "extra": {"open_weights": True}}, "open_weights") == "yes"
+    assert (
+        spec_value({"backend": "openai", "extra": {"open_weights": False}}, "open_weights") == "no"
+    )
+    assert spec_value({"backend": "openai"}, "open_weights") == "unknown"
+    assert spec_value({"extra": {"max_output_tokens": 16384}}, "max_output_tokens") == "16,384"
+    assert spec_value({"max_output_tokens": 5}, "max_output_tokens") == "unknown"

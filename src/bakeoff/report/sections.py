@@ -57,11 +57,13 @@ SPEC_ROWS: tuple[tuple[str, str], ...] = (
     ("layers", "n_layers"),
     ("attention heads / KV heads", "heads"),
     ("context window", "context_length"),
+    ("output limit", "max_output_tokens"),
     ("vocabulary", "vocab_size"),
     ("quantization", "quantization"),
     ("file size", "file_bytes"),
     ("chat template", "has_chat_template"),
     ("license", "license"),
+    ("open weights", "open_weights"),
     ("sha256", "sha256"),
 )
 WIN, TIE = "▲", "≈"
@@ -88,11 +90,21 @@ SECTION_HINTS = {
 }
 
 
+LOCAL_WEIGHT_BACKENDS = frozenset({"llamacpp", "hf"})
+"""Backends that load the weights themselves: whatever their license, the weights are open."""
+EXTRA_SPEC_KEYS = frozenset({"max_output_tokens", "open_weights"})
+"""Spec rows kept in ``extra`` (an API model's catalog entry, or the server's own word)."""
+
+
 def spec_value(info: Mapping[str, JSONValue], key: str) -> str:
     if key == "heads":
         heads, kv = info.get("n_heads"), info.get("n_kv_heads")
         return f"{heads} / {kv}" if heads is not None else "unknown"
-    value = info.get(key)
+    extra = info.get("extra")
+    value = (extra if isinstance(extra, dict) else {}).get(key) if key in EXTRA_SPEC_KEYS else None
+    if key == "open_weights" and value is None and info.get("backend") in LOCAL_WEIGHT_BACKENDS:
+        value = True  # the file was loaded here
+    value = value if key in EXTRA_SPEC_KEYS else info.get(key)
     if value is None:
         return "unknown"
     if isinstance(value, bool):
@@ -503,12 +515,20 @@ def specs(report: ReportModel) -> list[Block]:
 
 def _catalog_note(report: ReportModel) -> str:
     """Which values the backend did not report and the offline catalog gave instead."""
+    labels = {key: label for label, key in SPEC_ROWS}
     notes = []
     for model in report.models:
         extra = report.model_info[model].get("extra")
         sources = extra.get("spec_sources") if isinstance(extra, dict) else None
-        if isinstance(sources, dict) and "context_length" in sources:
-            notes.append(f"{model}'s context window is from the {sources['context_length']}")
+        if not isinstance(sources, dict):
+            continue
+        shown = [key for key in labels if key in sources]
+        if shown:
+            names = ", ".join(labels[key] for key in shown)
+            notes.append(
+                f"{model}'s {names} {'is' if len(shown) == 1 else 'are'} from the "
+                f"{sources[shown[0]]}"
+            )
     return "".join(f" {note}." for note in notes)
 
 
