@@ -1,4 +1,5 @@
-"""Helpers shared by tests: run the CLI as a user would, find the shared data."""
+"""Helpers shared by tests: run the CLI as a user would, find the shared data, read a stored
+run's report."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bakeoff.report.model import ReportModel
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BAKEOFF_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -24,3 +29,15 @@ def run_cli(
         env={**os.environ, "COLUMNS": "200", **(env or {})},
         check=False,
     )
+
+
+def stored_report(db: Path, run: str = "latest") -> ReportModel:
+    """The report model of ``run`` in the SQLite file ``db``, as ``bakeoff report`` builds it."""
+    from bakeoff.report.model import build_report
+    from bakeoff.storage.sqlite import SqliteStore
+
+    store = SqliteStore(db, create=False)
+    try:
+        return build_report(store, run)
+    finally:
+        store.close()

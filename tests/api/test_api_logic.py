@@ -476,14 +476,11 @@ def test_runner_stores_catalog_specs_in_the_model_info(
     assert info["extra"]["spec_sources"]["context_length"].startswith("catalog: models.dev")
     assert "price_input_per_1m" in info["extra"]
     # The guide's specs table shows them, and says they come from the catalog.
-    from bakeoff.report.markdown import render_markdown
-    from bakeoff.report.model import build_report
+    from tests.helpers import stored_report
 
-    store = SqliteStore(db, create=False)
-    try:
-        text = render_markdown(build_report(store, "specs"))
-    finally:
-        store.close()
+    from bakeoff.report.markdown import render_markdown
+
+    text = render_markdown(stored_report(db, "specs"))
     assert "| context window | 128,000 |" in text
     assert f"| output limit | {info['extra']['max_output_tokens']:,} |" in text
     assert "| open weights | no |" in text

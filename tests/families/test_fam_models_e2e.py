@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import SHARED_DATA, run_cli
+from tests.helpers import SHARED_DATA, run_cli, stored_report
 
 from bakeoff.backends.base import ModelSpec, open_backend
 from bakeoff.core.errors import ModelNotFoundError
 from bakeoff.core.records import ResultRecord, SampleRecord
-from bakeoff.report.model import build_report
 from bakeoff.scoring.refusal import COMPLIANCE, FULL_REFUSAL, PARTIAL_REFUSAL, get_detector
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.tokenizer_efficiency import (
@@ -169,11 +168,7 @@ def test_report_puts_families_in_their_sections_with_breakdowns(stored: Stored) 
     # registered when the task catalog is imported, as `bakeoff report` does.
     import bakeoff.tasks.catalog  # noqa: F401
 
-    store = SqliteStore(stored.db, create=False)
-    try:
-        report = build_report(store, stored.run_id)
-    finally:
-        store.close()
+    report = stored_report(stored.db, stored.run_id)
     tasks = {t.name: t for t in report.tasks}
     sections = {name: t.section for name, t in tasks.items()}
     for name in ("xcopa", "tokenizer-efficiency", "script-copy"):

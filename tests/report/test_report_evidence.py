@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import stored_report
 from tests.report.report_fixtures import GEMMA, SMOL, demo_store, write_run
 
 from bakeoff.core.records import ModelRecord, RunRecord
@@ -174,11 +175,7 @@ def test_glue_claim_is_checked_against_the_leaderboard_average(tmp_path: Path) -
     from bakeoff.stats.suites import glue_score
 
     db = _glue_run(tmp_path, tuple(SUITES["glue"]))
-    store = SqliteStore(db, create=False)
-    try:
-        report = build_report(store, "latest")
-    finally:
-        store.close()
+    report = stored_report(db)
     scores = {
         t.name: {
             m.name: next(s for s in m.scores if s.model == A).interval.estimate for m in t.metrics

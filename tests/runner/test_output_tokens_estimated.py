@@ -8,15 +8,14 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from tests.helpers import stored_report
 from tests.helpers_scripted_api import LOCAL_URL, run_scripted
 
 from bakeoff.backends.base import ModelSpec
 from bakeoff.core.types import GenerationResult, Request, Usage
 from bakeoff.report.markdown import render_markdown
-from bakeoff.report.model import build_report
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import RunOutcome
-from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.probes import ArithmeticProbe
 
 CHUNKS = ModelSpec.parse(f"chunks=openai:chunky,base_url={LOCAL_URL}")
@@ -62,11 +61,7 @@ def test_flag_is_stored_per_result_and_survives_the_cache(tmp_path: Path) -> Non
     assert (second.cache_hits, sent) == (2 * N, 0)
     assert _flags(db, "second") == {"chunks": {1}, "counted": {0}}
 
-    store = SqliteStore(db, create=False)
-    try:
-        text = render_markdown(build_report(store, "second"))
-    finally:
-        store.close()
+    text = render_markdown(stored_report(db, "second"))
     # 4 samples x (5 - 1) tokens after the first, in 4 x 0.02 s: 200 tokens/s.
     assert "| chunks | 300.0 | ~200.0 | 12 in 0.0 s | ~16 in 0.1 s |" in text
     assert "| counted | 300.0 | 200.0 | 12 in 0.0 s | 16 in 0.1 s |" in text
