@@ -291,6 +291,11 @@ def _cost_estimated(report: ReportModel) -> set[str]:
     return {c.model for c in report.cost if c.output_tokens_estimated}
 
 
+def _estimated_criteria(report: ReportModel) -> dict[str, set[str]]:
+    """Criterion ("speed", "cost") -> the models whose figure for it is estimated."""
+    return {"speed": _speed_estimated(report), "cost": _cost_estimated(report)}
+
+
 def _estimated(text: str, estimated: bool) -> str:
     """``text`` with the estimate mark in front, when estimated and there is a figure."""
     return f"{ESTIMATE_MARK}{text}" if estimated and text not in ("n/a", "not measured") else text
@@ -383,7 +388,7 @@ def _profile_sentence(profile: ProfileResult, report: ReportModel) -> str:
 def _estimate_caveat(profile: ProfileResult, report: ReportModel) -> str:
     """Names the models whose weighed speed or cost rests on estimated output tokens: the
     profile's scores use those figures as they are, so the sentence must say so."""
-    estimated = {"speed": _speed_estimated(report), "cost": _cost_estimated(report)}
+    estimated = _estimated_criteria(report)
     weighed = [c for c in ("speed", "cost") if profile.weights.get(c, 0) > 0 and estimated[c]]
     if not weighed:
         return ""
@@ -992,7 +997,7 @@ def _pareto_figure(points: tuple[ParetoPoint, ...], x_label: str, title: str) ->
 def use_cases(report: ReportModel) -> list[Block]:
     criteria = ("quality", "safety", "speed", "latency", "cost", "memory")
     dollars = any(row.usd_per_1m_tokens is not None for row in report.cost)
-    estimated = {"speed": _speed_estimated(report), "cost": _cost_estimated(report)}
+    estimated = _estimated_criteria(report)
     blocks: list[Block] = [
         Heading(2, "Use cases"),
         Table(
