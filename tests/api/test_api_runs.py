@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import REPO, run_cli
+from tests.helpers import REPO, run_cli, sealed_env
 from tests.helpers_proxy import FAULT_KINDS, fault_proxy
 from tests.helpers_servers import (
     llama_cpp_python_server,
@@ -368,24 +368,8 @@ def test_fake_keys_appear_in_no_file_a_run_writes(
     that writes (dry run, run with a budget, report); HOME and TMPDIR point inside the folder
     searched, so whatever the run writes lands there."""
     root, _ = messages_url
-    work = tmp_path / "work"
-    work.mkdir()
-    keyring_file = tmp_path / "keyring.json"  # the key's own home, outside the searched folder
-    keyring_file.write_text(json.dumps({"bakeoff/ANTHROPIC_API_KEY": ANTHROPIC_SECRET}))
-    env = {
-        "OPENAI_API_KEY": OPENAI_SECRET,
-        "OPENAI_LOG": "debug",
-        "ANTHROPIC_LOG": "debug",
-        "PYTHON_KEYRING_BACKEND": "tests.helpers_keyring.FileKeyring",
-        "BAKEOFF_TEST_KEYRING": str(keyring_file),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(work / "home"),
-        "TMPDIR": str(work / "tmp"),
-        "XDG_CACHE_HOME": str(work / "cache"),
-        "XDG_CONFIG_HOME": str(work / "config"),
-    }
-    for folder in ("home", "tmp", "cache", "config"):
-        (work / folder).mkdir()
+    work, env = sealed_env(tmp_path, {"bakeoff/ANTHROPIC_API_KEY": ANTHROPIC_SECRET})
+    env.update({"OPENAI_API_KEY": OPENAI_SECRET, "OPENAI_LOG": "debug", "ANTHROPIC_LOG": "debug"})
     models = (
         "-m",
         # api=chat: llama-cpp-python's echo requests take seconds each; chat is what clouds use.

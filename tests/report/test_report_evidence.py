@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import stored_report
+from tests.helpers import report_and_close, stored_report
 from tests.report.report_fixtures import GEMMA, SMOL, demo_store, write_run
 
 from bakeoff.core.records import ModelRecord, RunRecord
@@ -106,11 +106,9 @@ def test_better_tokenizer_with_equal_accuracy_is_no_quality_win(
     tmp_path: Path, tokenizer_tasks: list[tuple[Task, dict[str, Any]]], stored: str
 ) -> None:
     strip = ("criterion",) if stored != "with criterion" else ()
-    store = _write_run(tmp_path / "t.db", tokenizer_tasks, _tokenizer_metrics, strip)
-    try:
-        report = build_report(store, "latest")
-    finally:
-        store.close()
+    report = report_and_close(
+        _write_run(tmp_path / "t.db", tokenizer_tasks, _tokenizer_metrics, strip)
+    )
     by_name = {t.name: t for t in report.tasks}
     # The comparisons themselves are significant wins for A ...
     for name in ("tokenizer-efficiency", "script-copy"):
@@ -266,11 +264,7 @@ def _bias_metrics(task: str, model: str, i: int) -> tuple[dict[str, tuple[float,
 def test_bias_ranks_by_closeness_to_zero(tmp_path: Path) -> None:
     task = _BbqSamples()
     manifest = task.manifest()
-    store = _write_run(tmp_path / "bbq.db", [(task, manifest)], _bias_metrics)
-    try:
-        report = build_report(store, "latest")
-    finally:
-        store.close()
+    report = report_and_close(_write_run(tmp_path / "bbq.db", [(task, manifest)], _bias_metrics))
     (bbq,) = report.tasks
     bias = next(m for m in bbq.metrics if m.name == "bias_disambig")
     assert bias.rank_by_magnitude

@@ -10,7 +10,7 @@ from html import escape as html_escape
 from pathlib import Path
 
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import report_and_close, run_cli
 from tests.report.report_fixtures import GEMMA, INFO, OUTCOMES, SMOL, demo_store
 
 from bakeoff.core.errors import ConfigError
@@ -103,11 +103,7 @@ def _cells(markdown: str, task: str) -> dict[str, str]:
 def test_transcript_prompted_chat_results_are_marked_in_every_format(tmp_path: Path) -> None:
     from bakeoff.report.chat_probe import TRANSCRIPT_MARK, TRANSCRIPT_NOTE, transcript_chat_result
 
-    store = _chat_probe_store(tmp_path / "c.db", {"chat_format": "transcript"})
-    try:
-        report = build_report(store, "latest")
-    finally:
-        store.close()
+    report = report_and_close(_chat_probe_store(tmp_path / "c.db", {"chat_format": "transcript"}))
     tasks = {t.name: t for t in report.tasks}
     for name in ("needle", "copy"):
         assert transcript_chat_result(tasks[name], GEMMA)

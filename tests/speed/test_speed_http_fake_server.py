@@ -270,24 +270,10 @@ def test_fake_keys_appear_in_no_file_a_speed_run_writes(
     error answers (an HTTP 401 body, an error event mid-stream). The run, its report and
     ``--show`` write nothing that contains either key; HOME and TMPDIR point inside the folder
     searched, so whatever the commands write lands there."""
-    from tests.helpers import run_cli
+    from tests.helpers import run_cli, sealed_env
 
-    repo = Path(__file__).resolve().parents[2]
-    work = tmp_path / "work"
-    for folder in ("home", "tmp", "cache", "config"):
-        (work / folder).mkdir(parents=True)
-    keyring_file = tmp_path / "keyring.json"  # the key's own home, outside the searched folder
-    keyring_file.write_text(json.dumps({"bakeoff/BAKEOFF_SPEED_RING_KEY": KEYRING_SECRET}))
-    env = {
-        "BAKEOFF_SPEED_ENV_KEY": ENV_SECRET,
-        "PYTHON_KEYRING_BACKEND": "tests.helpers_keyring.FileKeyring",
-        "BAKEOFF_TEST_KEYRING": str(keyring_file),
-        "PYTHONPATH": str(repo),
-        "HOME": str(work / "home"),
-        "TMPDIR": str(work / "tmp"),
-        "XDG_CACHE_HOME": str(work / "cache"),
-        "XDG_CONFIG_HOME": str(work / "config"),
-    }
+    work, env = sealed_env(tmp_path, {"bakeoff/BAKEOFF_SPEED_RING_KEY": KEYRING_SECRET})
+    env["BAKEOFF_SPEED_ENV_KEY"] = ENV_SECRET
     base = f"base_url=http://127.0.0.1:{fake_server.port}/v1"
     commands = [
         ("speed", "-m", f"e=openai:echokey,{base},api_key_env=BAKEOFF_SPEED_ENV_KEY",
