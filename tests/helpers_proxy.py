@@ -27,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlparse
 
+from tests.helpers_servers import LoopbackServer
+
 FAULT_KINDS = ("429", "500", "drop", "stall", "cut")
 
 
@@ -39,7 +41,10 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
+    url_path = "/v1"
+    server_class = _QuietServer
+
     def __init__(
         self,
         upstream: str,
@@ -69,13 +74,7 @@ class FaultProxy:
         self.faults: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        super().__init__()
 
     def start(self) -> FaultProxy:
         self._thread.start()

@@ -146,9 +146,10 @@ class LoopbackServer:
     ``url_path``. Run it with :func:`serving`."""
 
     url_path = ""
+    server_class: type[ThreadingHTTPServer] = ThreadingHTTPServer
 
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = self.server_class(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
