@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from bakeoff.backends import models
-from bakeoff.backends._hf_batching import PASS_COST, plan_batches, shared_prefix
+from bakeoff.backends._hf_batching import plan_batches, shared_prefix
 from bakeoff.backends.base import (
     Backend,
     GenerationOutcome,
@@ -752,24 +752,14 @@ class HFBackend(Backend):
     def _row_chunks(
         self, rows: list[tuple[int, int]], pairs: Sequence[TokenPair]
     ) -> Iterator[list[tuple[int, int]]]:
-        """Continuation rows, longest first, in chunks of similar length (little padding) whose
-        logits (rows x length x vocabulary floats) stay near 256 MB."""
+        """Continuation rows, longest first, in chunks cut like context batches (plan_batches)
+        whose logits (rows x length x vocabulary floats) stay near 256 MB."""
         vocab = int(self.model.get_output_embeddings().weight.shape[0])
         limit = max(1, (256 << 20) // (4 * vocab))
         ordered = sorted(rows, key=lambda row: -len(pairs[row[1]][1]))
-        chunk: list[tuple[int, int]] = []
-        real = 0
-        for row in ordered:
-            length = len(pairs[row[1]][1]) - 1
-            width = len(pairs[chunk[0][1]][1]) - 1 if chunk else length
-            over = (len(chunk) + 1) * width > limit
-            if chunk and (over or _too_padded(len(chunk) + 1, width, real + length)):
-                yield chunk
-                chunk, real = [], 0
-            chunk.append(row)
-            real += length
-        if chunk:
-            yield chunk
+        sizes = [len(pairs[i][1]) - 1 for _, i in ordered]
+        for chunk in plan_batches(sizes, budget=limit):
+            yield [ordered[i] for i in chunk]
 
     def _run_continuations(
         self,
@@ -905,13 +895,6 @@ def _packed_length(pairs: Sequence[TokenPair], skip: int = 0) -> Callable[[Group
         return len(group[0]) - skip + sum(len(pairs[i][1]) - 1 for i in group[1])
 
     return size
-
-
-def _too_padded(rows: int, width: int, real: int) -> bool:
-    """Whether ``rows`` rows padded to ``width`` (``real`` tokens in all) waste too much: more
-    padding than a forward pass costs (PASS_COST tokens) and than a quarter of the real tokens."""
-    padding = rows * width - real
-    return padding > max(PASS_COST, 0.25 * real)
 
 
 @contextlib.contextmanager
