@@ -41,9 +41,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.backends.models import resolve_model_path
 from bakeoff.backends.openai_compat import OpenAICompatBackend
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import GenerateRequest, GenerationResult, GenerationSettings
 
 

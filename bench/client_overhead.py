@@ -49,10 +49,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.speed_records import Scenario
 from bakeoff.speed import http_wire
 from bakeoff.speed.load import Outcome, run_scenario
-from bakeoff.speed.records import Scenario
 from bakeoff.speed.targets import HttpTarget
 
 HEAD = (

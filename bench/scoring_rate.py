@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.backends.llamacpp import LlamaCppBackend, harness_split
 from bakeoff.backends.models import resolve_model_path
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import LoglikelihoodRequest, LoglikelihoodResult, Request
 from bakeoff.tasks.base import Task
 from bakeoff.tasks.catalog import TaskSpec, build_task

@@ -403,7 +403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import tempfile
 
-    from bakeoff.backends.base import ModelSpec, open_backend
+    from bakeoff.backends.base import open_backend
+    from bakeoff.core.model import ModelSpec
 
     with tempfile.TemporaryDirectory() as tmp:
         names = [t for t in args.tasks.split(",") if t]
@@ -441,8 +442,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_llamacpp(path: str, tasks: Sequence[ParityTask]) -> dict[str, SideResult]:
-    from bakeoff.backends.base import ModelSpec, open_backend
+    from bakeoff.backends.base import open_backend
     from bakeoff.core.errors import BakeoffError
+    from bakeoff.core.model import ModelSpec
 
     try:
         backend = open_backend(ModelSpec.parse(f"llamacpp:{path}"))

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.backends._api import ApiBackend, ApiLimits, Outcome
-from bakeoff.backends.base import Backend, ModelInfo, ModelSpec
+from bakeoff.backends.base import Backend
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import GenerateRequest, GenerationResult, JSONValue, Request, RequestKind
 from bakeoff.runner.executor import LocalExecutor
 from bakeoff.runner.plan import Plan

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from bakeoff.backends._api import TokenBucket, estimate_tokens
-from bakeoff.backends.base import Backend, ModelInfo, ModelSpec
+from bakeoff.backends.base import Backend
 from bakeoff.core import secrets
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,

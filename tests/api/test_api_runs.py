@@ -33,7 +33,8 @@ from tests.helpers_servers import (
     messages_front,
 )
 
-from bakeoff.backends.base import Backend, ModelSpec
+from bakeoff.backends.base import Backend
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import GenerateRequest, GenerationResult, GenerationSettings
 from bakeoff.runner.budget import estimate
 from bakeoff.runner.executor import LocalExecutor

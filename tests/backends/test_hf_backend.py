@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bakeoff.backends.base import BACKENDS, ModelSpec, open_backend, preflight
+from bakeoff.backends.base import BACKENDS, open_backend, preflight
 from bakeoff.backends.hf import (
     active_parameters,
     gguf_license,
@@ -21,7 +21,9 @@ from bakeoff.backends.hf import (
     readme_license,
     rolling_windows,
 )
+from bakeoff.core.chat import chat_request
 from bakeoff.core.errors import ConfigError, ModelNotFoundError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,
@@ -33,7 +35,6 @@ from bakeoff.core.types import (
     RollingLoglikelihoodRequest,
     RollingLoglikelihoodResult,
 )
-from bakeoff.tasks.benchmarks._chat import chat_request
 
 LONG = (
     "The committee met on Tuesday to review the budget. After a long discussion about "

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from bakeoff.backends import llamacpp as lc
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError, ModelNotFoundError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,

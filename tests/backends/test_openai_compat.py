@@ -27,7 +27,7 @@ from tests.helpers_proxy import FAULT_KINDS, fault_proxy
 
 from bakeoff.backends import _api as api
 from bakeoff.backends import _openai_payloads as payloads
-from bakeoff.backends.base import Backend, ModelSpec
+from bakeoff.backends.base import Backend
 from bakeoff.core import secrets
 from bakeoff.core.errors import (
     BackendError,
@@ -35,6 +35,7 @@ from bakeoff.core.errors import (
     ModelNotFoundError,
     UnsupportedRequestError,
 )
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,

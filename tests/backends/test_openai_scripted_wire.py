@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from tests.helpers_servers import LoopbackServer, QuietHandler, serving
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import GenerateRequest, GenerationResult
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from tests.benchmarks.bench_helpers import build, write_jsonl
 
+from bakeoff.core.chat import ChatLoglikelihoodRequest, transcript
 from bakeoff.core.types import ChatMessage, LoglikelihoodRequest
 from bakeoff.tasks.base import TASKS
 from bakeoff.tasks.benchmarks._base import BenchmarkTask
-from bakeoff.tasks.benchmarks._chat import ChatLoglikelihoodRequest, transcript
 from bakeoff.tasks.catalog import SUITES
 
 ARC = [

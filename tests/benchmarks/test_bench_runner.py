@@ -10,7 +10,7 @@ import pytest
 from tests.benchmarks.bench_helpers import write_jsonl
 from tests.helpers import SHARED_DATA, run_cli
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
 from bakeoff.report.model import build_report
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from tests.benchmarks.bench_helpers import build, write_jsonl
 
+from bakeoff.core.chat import ChatLoglikelihoodRequest
 from bakeoff.core.types import LoglikelihoodResult
-from bakeoff.tasks.benchmarks._chat import ChatLoglikelihoodRequest
 
 lm_eval = pytest.importorskip("lm_eval")
 task_module = pytest.importorskip("lm_eval.api.task")

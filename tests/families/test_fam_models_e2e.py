@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from tests.helpers import SHARED_DATA, run_cli, stored_report
 
-from bakeoff.backends.base import ModelSpec, open_backend
+from bakeoff.backends.base import open_backend
 from bakeoff.core.errors import ModelNotFoundError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord, SampleRecord
 from bakeoff.scoring.refusal import COMPLIANCE, FULL_REFUSAL, PARTIAL_REFUSAL, get_detector
 from bakeoff.storage.sqlite import SqliteStore

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError, DataError
+from bakeoff.core.model import ModelSpec
 from bakeoff.scoring import toxicity
 from bakeoff.scoring.refusal import (
     COMPLIANCE,

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from tests.helpers import SHARED_DATA
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.backends.mock import MockBackend
 from bakeoff.core.errors import (
     ConfigError,
@@ -17,6 +16,7 @@ from bakeoff.core.errors import (
     ModelNotFoundError,
     UnsupportedRequestError,
 )
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import RollingLoglikelihoodResult
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan

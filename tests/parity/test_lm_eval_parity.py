@@ -43,8 +43,9 @@ def ours() -> Iterator[Any]:
     _skip_without_parity_parts()
     from bench.vs_lm_eval import resolve_gguf
 
-    from bakeoff.backends.base import ModelSpec, open_backend
+    from bakeoff.backends.base import open_backend
     from bakeoff.core.errors import BakeoffError
+    from bakeoff.core.model import ModelSpec
 
     try:
         folder, file_name = resolve_gguf(MODEL)

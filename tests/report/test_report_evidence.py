@@ -135,7 +135,7 @@ def _glue_run(tmp_path: Path, names: tuple[str, ...]) -> Path:
     from tests.benchmarks.test_bench_runner import STSB
     from tests.benchmarks.test_bench_vs_harness_prompts import CASES, ROWS
 
-    from bakeoff.backends.base import ModelSpec
+    from bakeoff.core.model import ModelSpec
     from bakeoff.runner.plan import RunConfig, make_plan
     from bakeoff.runner.run import execute_plan
 

@@ -347,7 +347,7 @@ def test_report_cli_json_and_weights(tmp_path: Path) -> None:
 
 
 def test_speed_lab_section_joins_the_guide(tmp_path: Path) -> None:
-    records_module = pytest.importorskip("bakeoff.speed.records")
+    records_module = pytest.importorskip("bakeoff.core.speed_records")
     speed_store = pytest.importorskip("bakeoff.storage.speed_store")
     store = demo_store(tmp_path / "speed.db")
     try:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from tests.report.report_fixtures import GEMMA, INFO, SMOL
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ModelNotFoundError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import JSONValue
 from bakeoff.report.hardware import attention, hardware_row
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from tests.helpers_scripted_api import LOCAL_URL, ScriptedApi, prompt_text, run_scripted
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     GenerationResult,
     Request,

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.backends.base import Backend, ModelSpec
+from bakeoff.backends.base import Backend
 from bakeoff.backends.mock import MockBackend
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import RequestKind
 from bakeoff.runner.executor import LocalExecutor, Outcome
 from bakeoff.runner.plan import RunConfig, make_plan

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.helpers import stored_report
 from tests.helpers_scripted_api import LOCAL_URL, run_scripted
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import GenerationResult, Request, Usage
 from bakeoff.report.markdown import render_markdown
 from bakeoff.runner.plan import RunConfig, make_plan

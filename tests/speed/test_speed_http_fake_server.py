@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.speed_records import SpeedRecord
 from bakeoff.speed.lab import SpeedConfig, run_speed
 from bakeoff.speed.metrics import request_metrics, summarize
-from bakeoff.speed.records import SpeedRecord
 from bakeoff.storage.speed_store import SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 

@@ -29,9 +29,9 @@ from pathlib import Path
 import pytest
 from tests.helpers import run_cli
 
-from bakeoff.backends.base import ModelSpec
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.speed_records import SpeedRecord
 from bakeoff.speed.metrics import request_metrics
-from bakeoff.speed.records import SpeedRecord
 from bakeoff.storage.speed_store import SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 

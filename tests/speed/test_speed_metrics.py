@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.speed_records import Scenario, SpeedRecord, StreamTiming, TokenCounts, counted
 from bakeoff.speed.load import poisson_offsets, run_scenario
 from bakeoff.speed.metrics import (
     inter_token_latencies,
@@ -19,7 +20,6 @@ from bakeoff.speed.metrics import (
     request_metrics,
     summarize,
 )
-from bakeoff.speed.records import Scenario, SpeedRecord, StreamTiming, TokenCounts, counted
 
 SCENARIO = Scenario(prompt_tokens=128, output_tokens=5, concurrency=2)
 

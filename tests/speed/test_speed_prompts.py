@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.speed_records import Scenario, StreamTiming
 from bakeoff.speed import lab
 from bakeoff.speed.lab import Progress, SpeedConfig, run_speed
 from bakeoff.speed.load import Outcome
 from bakeoff.speed.prompts import prompt_set
-from bakeoff.speed.records import Scenario, StreamTiming
 from bakeoff.storage.speed_store import SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 

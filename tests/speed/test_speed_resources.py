@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bakeoff.backends.base import ModelInfo
+from bakeoff.core.model import ModelInfo
 from bakeoff.speed.resources import (
     EnergyMeter,
     RaplReader,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from tests.helpers import run_cli
 
+from bakeoff.core.speed_records import Scenario, SpeedRecord, StreamTiming, TokenCounts
 from bakeoff.report.speed_section import build_speed_section, speed_html_page, speed_markdown
 from bakeoff.speed.metrics import request_metrics, summarize
-from bakeoff.speed.records import Scenario, SpeedRecord, StreamTiming, TokenCounts
 from bakeoff.storage.speed_store import SpeedModelRow, SpeedScenarioRow, SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 

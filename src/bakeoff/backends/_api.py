@@ -33,12 +33,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from bakeoff.backends.base import (
-    Backend,
-    GenerationOutcome,
-    LoglikelihoodOutcome,
-    ModelSpec,
-)
+from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome
 from bakeoff.core import secrets
 from bakeoff.core.errors import (
     BackendError,
@@ -47,6 +42,7 @@ from bakeoff.core.errors import (
     MissingDependencyError,
     UnsupportedRequestError,
 )
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     GenerateRequest,
     JSONValue,

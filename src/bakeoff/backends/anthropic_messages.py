@@ -35,9 +35,9 @@ from bakeoff.backends._api import (
     parse_limits,
     refuse_key_options,
 )
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core import secrets
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,

@@ -37,20 +37,15 @@ from typing import Any
 
 from bakeoff.backends import models
 from bakeoff.backends._hf_batching import plan_batches, shared_prefix
-from bakeoff.backends.base import (
-    Backend,
-    GenerationOutcome,
-    LoglikelihoodOutcome,
-    ModelInfo,
-    ModelSpec,
-    RollingOutcome,
-)
+from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome, RollingOutcome
+from bakeoff.core.chat import ChatLoglikelihoodRequest, transcript
 from bakeoff.core.errors import (
     BackendError,
     ConfigError,
     MissingDependencyError,
     ModelNotFoundError,
 )
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,
@@ -64,7 +59,6 @@ from bakeoff.core.types import (
     RollingLoglikelihoodResult,
     Usage,
 )
-from bakeoff.tasks.benchmarks._chat import ChatLoglikelihoodRequest, transcript
 
 Tokens = list[int]
 TokenPair = tuple[Tokens, Tokens]

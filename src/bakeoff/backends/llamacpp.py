@@ -48,15 +48,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bakeoff.backends import models
-from bakeoff.backends.base import (
-    Backend,
-    GenerationOutcome,
-    LoglikelihoodOutcome,
-    ModelInfo,
-    ModelSpec,
-    RollingOutcome,
-)
+from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome, RollingOutcome
 from bakeoff.core.errors import BackendError, ConfigError, MissingDependencyError
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,

@@ -17,15 +17,9 @@ import hashlib
 import time
 from collections.abc import Sequence
 
-from bakeoff.backends.base import (
-    Backend,
-    GenerationOutcome,
-    LoglikelihoodOutcome,
-    ModelInfo,
-    ModelSpec,
-    RollingOutcome,
-)
+from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome, RollingOutcome
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     GenerateRequest,
     GenerationResult,

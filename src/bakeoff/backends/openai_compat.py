@@ -47,9 +47,9 @@ from typing import Any
 
 from bakeoff.backends import _openai_payloads as payloads
 from bakeoff.backends._api import ApiBackend, Outcome, StreamCutError, estimate_tokens
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, BakeoffError, ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
     GenerateRequest,
     GenerationResult,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
 from bakeoff.cli.run import run_plan
+from bakeoff.core.model import ModelSpec
 from bakeoff.runner.plan import RunConfig, make_plan
 
 DEFAULT_MODELS = ("gemma3-270m=llamacpp:gemma3-270m", "smollm2-135m=llamacpp:smollm2-135m")

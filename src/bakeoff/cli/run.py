@@ -9,10 +9,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from bakeoff.backends.base import ModelSpec, preflight
+from bakeoff.backends.base import preflight
 from bakeoff.cli.common import add_db_option, open_store, stderr_console, stdout_console
 from bakeoff.cli.progress import RichProgress
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
 from bakeoff.pricing.catalog import PriceCatalog
 from bakeoff.runner.dry_run import ModelEstimate, estimate_plan
 from bakeoff.runner.fallback import FORMULATION_LABEL

@@ -21,9 +21,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bakeoff.backends.base import ModelSpec
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.speed_records import Scenario
 from bakeoff.report.speed_section import (
     SpeedSection,
     build_speed_section,
@@ -39,7 +40,6 @@ from bakeoff.speed.lab import Progress as LabProgress
 from bakeoff.speed.lab import SpeedConfig, run_speed
 from bakeoff.speed.load import Outcome
 from bakeoff.speed.metrics import parse_slo
-from bakeoff.speed.records import Scenario
 from bakeoff.storage.speed_store import SpeedStore
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from bakeoff.core.types import JSONValue
 
@@ -100,3 +101,8 @@ class RunSummary:
     n_results: int
     n_failed: int
     n_expected: int
+
+
+def now_iso() -> str:
+    """The time stamp every stored record carries (UTC, to the second)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -36,8 +36,8 @@ from typing import Any
 
 import yaml
 
-from bakeoff.backends.base import ModelInfo
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo
 from bakeoff.core.records import TaskRecord
 from bakeoff.report.model import (
     MetricReport,

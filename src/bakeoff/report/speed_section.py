@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from bakeoff.core.speed_records import Scenario, SpeedRecord
 from bakeoff.core.types import JSONValue
 from bakeoff.report.svg import PALETTE
 from bakeoff.report.text import untrusted_html, untrusted_markdown
@@ -20,7 +21,6 @@ from bakeoff.speed.metrics import (
     request_metrics,
     summarize,
 )
-from bakeoff.speed.records import Scenario, SpeedRecord
 from bakeoff.stats.latency import LatencySummary
 from bakeoff.storage.speed_store import SpeedModelRow, SpeedRunRow, SpeedStore
 

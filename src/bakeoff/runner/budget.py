@@ -22,8 +22,8 @@ from urllib.parse import urlparse
 
 from bakeoff.backends import _openai_payloads, anthropic_messages
 from bakeoff.backends._api import estimate_tokens
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import Request, Usage
 from bakeoff.pricing.catalog import ModelRef, Price, PriceCatalog

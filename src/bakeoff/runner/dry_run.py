@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bakeoff.backends._api import ApiBackend
-from bakeoff.backends.base import BACKENDS, Backend, ModelSpec, open_backend
+from bakeoff.backends.base import BACKENDS, Backend, open_backend
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import Request, Sample
 from bakeoff.pricing.catalog import Price, PriceCatalog
 from bakeoff.runner import cache, fallback

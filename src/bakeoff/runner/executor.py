@@ -16,8 +16,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
-from bakeoff.backends.base import Backend, ModelSpec, open_backend
+from bakeoff.backends.base import Backend, open_backend
 from bakeoff.core.errors import UnsupportedRequestError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
     GenerateRequest,
     LoglikelihoodRequest,

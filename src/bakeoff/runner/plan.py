@@ -16,11 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bakeoff import __version__
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError
-from bakeoff.core.records import ModelRecord, RunRecord, SampleRecord, TaskRecord
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.records import ModelRecord, RunRecord, SampleRecord, TaskRecord, now_iso
 from bakeoff.core.types import JSONValue, Sample
-from bakeoff.storage.sqlite import now_iso
 from bakeoff.tasks.base import Task
 from bakeoff.tasks.catalog import build_tasks, build_tasks_lenient
 

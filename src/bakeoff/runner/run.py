@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bakeoff.backends._api import ApiBackend
-from bakeoff.backends.base import Backend, ModelSpec, preflight
+from bakeoff.backends.base import Backend, preflight
 from bakeoff.core.errors import BudgetExceededError, UnsupportedRequestError
-from bakeoff.core.records import ResultRecord
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.records import ResultRecord, now_iso
 from bakeoff.core.types import (
     JSONValue,
     Request,
@@ -46,7 +47,6 @@ from bakeoff.runner.budget import (
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import CacheEntry, Store
-from bakeoff.storage.sqlite import now_iso
 from bakeoff.tasks.base import SampleScore, Task
 
 

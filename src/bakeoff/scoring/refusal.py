@@ -39,7 +39,8 @@ from bakeoff.core.errors import ConfigError
 from bakeoff.core.types import ChatMessage, GenerateRequest, GenerationResult, GenerationSettings
 
 if TYPE_CHECKING:
-    from bakeoff.backends.base import Backend, ModelSpec
+    from bakeoff.backends.base import Backend
+    from bakeoff.core.model import ModelSpec
 
 COMPLIANCE, FULL_REFUSAL, PARTIAL_REFUSAL = (
     "1_full_compliance",
@@ -237,7 +238,7 @@ def get_detector(name: str) -> RefusalDetector:
         return DETECTORS[name]
     kind, _, spec_text = name.partition(":")
     if kind == "judge":
-        from bakeoff.backends.base import ModelSpec
+        from bakeoff.core.model import ModelSpec
 
         if not spec_text:
             raise ConfigError("detector=judge needs a model: detector=judge:BACKEND:TARGET")

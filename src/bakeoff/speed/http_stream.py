@@ -27,9 +27,10 @@ from typing import Any
 
 from bakeoff.backends._api import check_api_key_env, check_base_url
 from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.speed_records import StreamTiming
 from bakeoff.speed.http_wire import (
     Connection,
     ConnectionPool,
@@ -39,7 +40,6 @@ from bakeoff.speed.http_wire import (
     StaleConnectionError,
     request_bytes,
 )
-from bakeoff.speed.records import StreamTiming
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 _decode_json = json.JSONDecoder().decode  # json.loads minus its per-call checks (hot path)

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bakeoff import __version__
-from bakeoff.backends.base import ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.records import now_iso
 from bakeoff.core.secrets import redact
+from bakeoff.core.speed_records import Scenario, SpeedRecord, counted
 from bakeoff.core.types import JSONValue
 from bakeoff.speed.load import OnDone, Outcome, run_scenario
 from bakeoff.speed.prompts import derive_seed, prompt_set
-from bakeoff.speed.records import Scenario, SpeedRecord, counted
 from bakeoff.speed.resources import (
     POWERCAP,
     EnergyMeter,
@@ -36,7 +37,6 @@ from bakeoff.speed.resources import (
 )
 from bakeoff.speed.targets import Target, check_spec, open_target
 from bakeoff.storage.speed_store import SpeedModelRow, SpeedScenarioRow, SpeedStore
-from bakeoff.storage.sqlite import now_iso
 
 
 @dataclass(frozen=True, slots=True)

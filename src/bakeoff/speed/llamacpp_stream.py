@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bakeoff.backends import models
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core.errors import BackendError, ConfigError, MissingDependencyError
-from bakeoff.speed.records import StreamTiming
+from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.speed_records import StreamTiming
 
 
 def import_llama_cpp() -> Any:

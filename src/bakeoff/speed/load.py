@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bakeoff.core.secrets import redact
-from bakeoff.speed.records import Scenario, StreamTiming
+from bakeoff.core.speed_records import Scenario, StreamTiming
 
 Send = Callable[[str, int], Awaitable[StreamTiming]]
 

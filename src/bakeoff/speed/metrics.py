@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bakeoff.core.errors import ConfigError
-from bakeoff.speed.records import SpeedRecord
+from bakeoff.core.speed_records import SpeedRecord
 from bakeoff.stats.latency import LatencySummary, summarize_latencies
 
 SLO_KEYS = ("ttft", "itl", "tpot", "e2e")

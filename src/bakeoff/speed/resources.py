@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bakeoff.backends.base import ModelInfo
+from bakeoff.core.model import ModelInfo
 
 POWERCAP = Path("/sys/class/powercap")
 NOT_MEASURABLE = "not measurable here"

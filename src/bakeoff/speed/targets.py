@@ -15,8 +15,9 @@ from typing import Protocol
 
 from bakeoff.backends._api import refuse_key_options
 from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
-from bakeoff.backends.base import ModelInfo, ModelSpec
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.speed_records import StreamTiming
 from bakeoff.speed.http_stream import (
     HttpStreamer,
     api_of,
@@ -25,7 +26,6 @@ from bakeoff.speed.http_stream import (
     timeout_of,
 )
 from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
-from bakeoff.speed.records import StreamTiming
 
 SUPPORTED = ("llamacpp", "openai")
 KNOWN_OPTIONS = {

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bakeoff.core.errors import StoreError
+from bakeoff.core.records import now_iso
+from bakeoff.core.speed_records import Scenario, SpeedRecord
 from bakeoff.core.types import JSONValue
-from bakeoff.speed.records import Scenario, SpeedRecord
-from bakeoff.storage.sqlite import SqliteStore, now_iso
+from bakeoff.storage.sqlite import SqliteStore
 
 
 def _dumps(value: Any) -> str:

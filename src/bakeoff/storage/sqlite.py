@@ -10,7 +10,6 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,15 +22,12 @@ from bakeoff.core.records import (
     RunSummary,
     SampleRecord,
     TaskRecord,
+    now_iso,
 )
 from bakeoff.storage.base import CacheEntry, Store
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 APPLICATION_ID = 0x62616B65  # "bake": marks the file as a bakeoff database
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _dumps(value: Any) -> str:

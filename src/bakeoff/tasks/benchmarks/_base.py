@@ -23,6 +23,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from bakeoff.core.chat import chat_request
 from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.types import (
     JSONValue,
@@ -35,7 +36,6 @@ from bakeoff.core.types import (
 )
 from bakeoff.tasks.base import MetricSpec, SampleScore, Task
 from bakeoff.tasks.benchmarks import _metrics  # noqa: F401 - registers the aggregations
-from bakeoff.tasks.benchmarks._chat import chat_request
 from bakeoff.tasks.benchmarks._fewshot import (
     FORMATS,
     Doc,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
+from bakeoff.core.chat import chat_request
 from bakeoff.core.types import ChatMessage, LoglikelihoodRequest, Request, Sample
 from bakeoff.tasks.benchmarks._base import BenchmarkTask, row_id
-from bakeoff.tasks.benchmarks._chat import chat_request
 from bakeoff.tasks.benchmarks._fewshot import Doc, chat_messages
 from bakeoff.tasks.benchmarks._loading import Row
 from bakeoff.tasks.generic import ACC
