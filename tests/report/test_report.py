@@ -1,12 +1,13 @@
-"""Reports from a fixed stored run: Markdown snapshot, HTML escaping and self-containment."""
+"""Reports from a fixed stored run: Markdown and HTML snapshots, HTML escaping and
+self-containment."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
+from tests.report.snapshot_check import assert_matches_snapshot
 
 from bakeoff.core.records import ModelRecord, ResultRecord, RunRecord, SampleRecord, TaskRecord
 from bakeoff.report.html import render_html
@@ -15,7 +16,6 @@ from bakeoff.report.model import build_report
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.probes import ArithmeticProbe
 
-SNAPSHOT = Path(__file__).parent / "snapshots" / "fixed_run.md"
 HOSTILE = '<script>alert("pwned")</script><img src=x onerror=alert(1)>'
 
 
@@ -108,12 +108,11 @@ def report_model(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_markdown_snapshot(report_model) -> None:  # type: ignore[no-untyped-def]
-    text = render_markdown(report_model)
-    if os.environ.get("UPDATE_SNAPSHOTS") or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(text, encoding="utf-8")
-        if not os.environ.get("UPDATE_SNAPSHOTS"):
-            pytest.fail("snapshot was missing and has been written; rerun")
-    assert text == SNAPSHOT.read_text(encoding="utf-8")
+    assert_matches_snapshot(render_markdown(report_model), "fixed_run.md")
+
+
+def test_html_snapshot(report_model) -> None:  # type: ignore[no-untyped-def]
+    assert_matches_snapshot(render_html(report_model), "fixed_run.html")
 
 
 def test_markdown_states_significance(report_model) -> None:  # type: ignore[no-untyped-def]
