@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from bakeoff.backends._http_json import Endpoint
 from bakeoff.core.errors import ConfigError
-from bakeoff.speed.http_wire import Endpoint, ProtocolError, ResponseParser, request_bytes
+from bakeoff.speed.http_wire import ProtocolError, ResponseParser, request_bytes
 
 BODY = b'data: {"choices": [{"text": "h\xc3\xa9"}]}\n\ndata: [DONE]\n\n'
 

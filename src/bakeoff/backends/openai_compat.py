@@ -248,7 +248,7 @@ class OpenAICompatBackend(ApiBackend):
         """Tokens in ``text`` by the model's tokenizer; None when there is none to ask.
 
         The tokenizer the spec names is set up once (``tokenizer=PATH.gguf``, or
-        ``tokenizer=server``: the server's tokenize endpoint, through the speed lab's client,
+        ``tokenizer=server``: the server's tokenize endpoint, through bakeoff's own client,
         which subtracts the start token the endpoint adds); a server without the endpoint is
         not asked again on every request.
         """
@@ -265,7 +265,7 @@ class OpenAICompatBackend(ApiBackend):
                 return None
 
     def _make_counter(self) -> Callable[[str], int] | None:
-        from bakeoff.speed.http_stream import HttpStreamer
+        from bakeoff.backends._openai_server import ServerTokenCounter
 
         if self.options.tokenizer is None:
             # The server's tokenize endpoint is asked only when the spec says so: every count is
@@ -280,13 +280,12 @@ class OpenAICompatBackend(ApiBackend):
             )
             return None
         options = {**self.spec.options, "base_url": self.options.base_url}
-        options.pop("timeout", None)  # the speed client's own default (10 min) is fine here
         if self.options.tokenizer == "server":
-            options.pop("tokenizer")  # the speed client then asks the server's endpoint
+            options.pop("tokenizer")  # the counter then asks the server's endpoint
         spec = dataclasses.replace(self.spec, options=options)
         try:
-            streamer = HttpStreamer(spec, concurrency=1)
-            streamer.count_tokens("")  # finds the tokenizer now, or says there is none
+            counter = ServerTokenCounter(spec)
+            counter.count_tokens("")  # finds the tokenizer now, or says there is none
         except (BakeoffError, OSError) as error:
             log.warning(
                 "%s (%s): the stream reports no output tokens and no tokenizer is available "
@@ -296,7 +295,7 @@ class OpenAICompatBackend(ApiBackend):
                 error,
             )
             return None
-        return streamer.count_tokens
+        return counter.count_tokens
 
     async def _echo(self, client: Any, text: str) -> tuple[list[payloads.EchoToken], Usage]:
         start = time.monotonic()

@@ -12,21 +12,19 @@ reasoning included.
 
 Token counts: the server's ``usage`` when it sends one (``stream_options.include_usage``), else
 the model's tokenizer — a local GGUF (``tokenizer=PATH``, vocab only) or the server's tokenize
-endpoint (llama-cpp-python ``/extras/tokenize``, llama.cpp and vLLM ``/tokenize``).
+endpoint (llama-cpp-python ``/extras/tokenize``, llama.cpp and vLLM ``/tokenize``), counted by
+:class:`bakeoff.backends._openai_server.ServerTokenCounter`, which the ``openai`` backend shares.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bakeoff.backends._api import check_api_key_env, check_base_url
-from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
+from bakeoff.backends._openai_server import ServerTokenCounter, endpoint_of, gguf_vocab
 from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, ConfigError
 from bakeoff.core.model import ModelInfo, ModelSpec
@@ -34,24 +32,13 @@ from bakeoff.core.speed_records import StreamTiming
 from bakeoff.speed.http_wire import (
     Connection,
     ConnectionPool,
-    Endpoint,
-    JsonClient,
     ProtocolError,
     StaleConnectionError,
     request_bytes,
 )
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 _decode_json = json.JSONDecoder().decode  # json.loads minus its per-call checks (hot path)
 APIS = {"completions": "/completions", "chat": "/chat/completions"}
-
-
-def endpoint_of(spec: ModelSpec) -> Endpoint:
-    raw = spec.options.get("base_url", DEFAULT_BASE_URL)
-    endpoint = Endpoint.parse(raw)
-    # The spec is stored (canonical form): credentials or a query in the URL would be too.
-    check_base_url("openai", raw)
-    return endpoint
 
 
 def api_of(spec: ModelSpec) -> str:
@@ -72,27 +59,6 @@ def timeout_of(spec: ModelSpec) -> float:
     return value
 
 
-def auth_headers(spec: ModelSpec) -> dict[str, str]:
-    """The bearer key, found as the ``openai`` backend finds it (:mod:`bakeoff.core.secrets`):
-    ``$OPENAI_API_KEY`` or the variable named by ``api_key_env``, else the keyring (service
-    ``bakeoff``, user = that name) when a key is needed — ``api_key_env`` given, or OpenAI's own
-    API. Every key read is registered for redaction, so server errors quoting it are cleaned
-    before they are stored or shown. A local server needs no key."""
-    name = check_api_key_env("openai", spec.options.get("api_key_env", DEFAULT_KEY_ENV))
-    host = endpoint_of(spec).host.lower()
-    needed = "api_key_env" in spec.options or host == "api.openai.com"
-    needed = needed or host.endswith(".openai.com")
-    key = secrets.api_key(name, use_keyring=needed)
-    if key:
-        return {"Authorization": f"Bearer {key}"}
-    if needed:
-        raise ConfigError(
-            f"model '{spec.label}' needs an API key: set the environment variable {name} (or "
-            f"store it with: keyring set {secrets.KEYRING_SERVICE} {name})"
-        )
-    return {}
-
-
 def server_text(raw: bytes | str, limit: int = 200) -> str:
     """A server's error text made safe to store: one line, known keys redacted, then shortened
     (redacting first, so a key cut at the limit cannot leave its prefix behind)."""
@@ -111,45 +77,15 @@ class HttpStreamer:
         self.api = api_of(spec)
         self.model = spec.target
         self._timeout = timeout_of(spec)
-        self._headers = auth_headers(spec)
+        self._tokens = ServerTokenCounter(spec)  # reads the key: refused here when one is missing
+        self._headers = self._tokens.headers
         self._path = self.endpoint.prefix + APIS[self.api]
         self._pool = ConnectionPool(self.endpoint)
-        self._counter: Callable[[str], int] | None = None
-        self._json: JsonClient | None = None
 
     # -- tokens -----------------------------------------------------------------------------
 
     def count_tokens(self, text: str) -> int:
-        if self._counter is None:
-            self._counter = self._make_counter()
-        return self._counter(text)
-
-    def _make_counter(self) -> Callable[[str], int]:
-        path = self.spec.options.get("tokenizer")
-        if path:
-            return _gguf_counter(path)
-        client = self._json = JsonClient(self.endpoint)
-        for url, body in (
-            ("/extras/tokenize", _llama_cpp_python_body),
-            ("/tokenize", self._tokenize_body),
-        ):
-            try:
-                response = client.post(url, body(""), self._headers)
-            except OSError as exc:
-                raise BackendError(
-                    f"cannot reach {self.endpoint.root} for '{self.spec.label}': {exc}"
-                ) from None
-            data = response.data
-            if response.status == 200 and isinstance(data, dict) and "tokens" in data:
-                return _remote_counter(client, url, body, self._headers)
-        raise BackendError(
-            f"cannot count tokens for '{self.spec.label}': the server has no tokenize endpoint; "
-            "pass tokenizer=PATH.gguf in the model spec"
-        )
-
-    def _tokenize_body(self, text: str) -> dict[str, Any]:
-        # llama.cpp's server reads "content", vLLM's "prompt" (+ "model"); each ignores the other.
-        return {"content": text, "prompt": text, "model": self.model}
+        return self._tokens.count_tokens(text)
 
     # -- streaming --------------------------------------------------------------------------
 
@@ -209,7 +145,7 @@ class HttpStreamer:
             return ModelInfo(name=self.model, backend="openai", source=self.base_url)
         from bakeoff.speed.llamacpp_stream import model_info_from_gguf, resolve_model_path
 
-        vocab = _gguf_vocab(path)
+        vocab = gguf_vocab(path)
         gguf = model_info_from_gguf(resolve_model_path(path), vocab.metadata, n_ctx)
         return replace(
             gguf, name=self.model, backend="openai", source=self.base_url, extra={"n_ctx": n_ctx}
@@ -217,8 +153,7 @@ class HttpStreamer:
 
     async def aclose(self) -> None:
         self._pool.close()
-        if self._json is not None:
-            self._json.close()
+        self._tokens.close()
 
 
 async def _exchange(conn: Connection, request: bytes) -> tuple[_SseEvents, bool]:
@@ -315,10 +250,6 @@ class _SseEvents:
         self.timings = event.get("timings") or self.timings
 
 
-def _llama_cpp_python_body(text: str) -> dict[str, Any]:
-    return {"input": text}
-
-
 def _usage_int(usage: dict[str, Any], key: str) -> int | None:
     value = usage.get(key)
     return int(value) if isinstance(value, int | float) else None
@@ -338,33 +269,3 @@ def _chunk_text(event: dict[str, Any]) -> str:
         return ""
     parts = (delta.get(k) for k in ("reasoning_content", "reasoning", "content"))
     return "".join(p for p in parts if isinstance(p, str))
-
-
-def _remote_counter(
-    client: JsonClient,
-    url: str,
-    body: Callable[[str], dict[str, Any]],
-    headers: dict[str, str],
-) -> Callable[[str], int]:
-    """Count via the server; the tokens it returns for "" (a BOS, usually) are subtracted."""
-
-    def tokens(text: str) -> int:
-        response = client.post(url, body(text), headers)
-        if response.status != 200 or not isinstance(response.data, dict):
-            raise BackendError(f"tokenize endpoint {url} answered HTTP {response.status}")
-        return len(response.data["tokens"])
-
-    offset = tokens("")
-    return functools.lru_cache(maxsize=65536)(lambda text: tokens(text) - offset)
-
-
-def _gguf_vocab(path: str) -> Any:
-    from bakeoff.speed.llamacpp_stream import import_llama_cpp, resolve_model_path
-
-    llama_cpp = import_llama_cpp()
-    return llama_cpp.Llama(model_path=str(resolve_model_path(path)), vocab_only=True, verbose=False)
-
-
-def _gguf_counter(path: str) -> Callable[[str], int]:
-    vocab = _gguf_vocab(path)
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -15,16 +15,11 @@ from typing import Protocol
 
 from bakeoff.backends._api import refuse_key_options
 from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
+from bakeoff.backends._openai_server import auth_headers, endpoint_of
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.speed_records import StreamTiming
-from bakeoff.speed.http_stream import (
-    HttpStreamer,
-    api_of,
-    auth_headers,
-    endpoint_of,
-    timeout_of,
-)
+from bakeoff.speed.http_stream import HttpStreamer, api_of, timeout_of
 from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
 
 SUPPORTED = ("llamacpp", "openai")
