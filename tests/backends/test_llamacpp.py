@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from bakeoff.backends import llamacpp as lc
+from bakeoff.backends.llamacpp._session import Entry, _chunks
 from bakeoff.core.errors import ConfigError, ModelNotFoundError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import (
@@ -142,11 +143,11 @@ def test_plan_groups_sorts_groups_and_splits() -> None:
 
 def test_chunks_bound_tokens_and_rows() -> None:
     def entry(row: bool) -> Any:
-        return lc._Entry(0, 0, (0,), (lambda r: None) if row else None)
+        return Entry(0, 0, (0,), (lambda r: None) if row else None)
 
     entries = [entry(i % 2 == 0) for i in range(10)]  # 5 rows
-    assert [len(c) for c in lc._chunks(entries, 4, 100)] == [4, 4, 2]
-    assert [len(c) for c in lc._chunks(entries, 100, 2)] == [4, 4, 2]
+    assert [len(c) for c in _chunks(entries, 4, 100)] == [4, 4, 2]
+    assert [len(c) for c in _chunks(entries, 100, 2)] == [4, 4, 2]
 
 
 def test_share_seconds() -> None:
@@ -420,7 +421,7 @@ def test_shared_context_is_evaluated_once(gemma: lc.LlamaCppBackend) -> None:
     rows: list[int] = []
     real = session._decode_chunk
 
-    def counting(chunk: Sequence[lc._Entry]) -> None:
+    def counting(chunk: Sequence[Entry]) -> None:
         rows.append(sum(e.on_row is not None for e in chunk))
         real(chunk)
 
