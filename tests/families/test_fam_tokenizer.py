@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from tests.helpers import SHARED_DATA
+from tests.helpers_scripted_api import LOCAL_URL, ScriptedApi
 
+from bakeoff.backends.base import Backend
 from bakeoff.backends.mock import MockBackend
 from bakeoff.core.errors import (
     ConfigError,
@@ -16,8 +19,16 @@ from bakeoff.core.errors import (
     ModelNotFoundError,
     UnsupportedRequestError,
 )
-from bakeoff.core.model import ModelSpec
-from bakeoff.core.types import RollingLoglikelihoodResult
+from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.records import ResultRecord
+from bakeoff.core.types import (
+    GenerationResult,
+    RequestKind,
+    RollingLoglikelihoodResult,
+    TokenizeRequest,
+    TokenizeResult,
+)
+from bakeoff.runner.executor import Executor, LocalExecutor
 from bakeoff.runner.plan import RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
 from bakeoff.storage.sqlite import SqliteStore
@@ -171,23 +182,23 @@ def test_runner_path_stores_token_counts_the_table_reads(tmp_path: Path) -> None
     assert sum(stored) / len(stored) == pytest.approx(expected)
 
 
-def test_direct_path_needs_a_backend_that_counts_tokens() -> None:
-    backend = MockBackend(ModelSpec.parse("mock:a"))
+def test_direct_path_needs_a_counter_that_counts() -> None:
     with pytest.raises(UnsupportedRequestError, match="cannot count tokens"):
-        measure_tokenizer_efficiency(backend, {"en": {"1": "text"}}, "en")
+        measure_tokenizer_efficiency(lambda text: None, {"en": {"1": "text"}}, "en")
+    backend = MockBackend(ModelSpec.parse("mock:a"))
+    table = measure_tokenizer_efficiency(backend.count_tokens, {"en": {"1": "12345678"}}, "en")
+    assert table["en"].tokens == 2
 
 
 class _VocabCounter:
     """The llamacpp backend's own count (``LlamaSession.tokenize``, no special tokens) over a
     vocabulary-only load of the GGUF: the cheap path's counts without loading the weights."""
 
-    def __init__(self, llama_cpp: Any, vocab: Any, alias: str) -> None:
+    def __init__(self, llama_cpp: Any, vocab: Any) -> None:
         from bakeoff.backends.llamacpp import LlamaSession
 
         self._session = SimpleNamespace(ll=llama_cpp, vocab=vocab._model.vocab)
         self._tokenize = LlamaSession.tokenize
-        self.name = "llamacpp"
-        self.spec = ModelSpec.parse(f"llamacpp:{alias}")
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenize(self._session, text, add_special=False))
@@ -215,7 +226,8 @@ def test_cheap_path_agrees_with_a_direct_count_where_byte_fallback_differs(alias
 
     full = load_xcopa_corpus(["it", "zh", "ta", "th"], str(SHARED_DATA))
     corpus = {lang: dict(list(items.items())[:5]) for lang, items in full.items()}
-    table = measure_tokenizer_efficiency(_VocabCounter(llama_cpp, vocab, alias), corpus, "it")
+    counter = _VocabCounter(llama_cpp, vocab)
+    table = measure_tokenizer_efficiency(counter.count_tokens, corpus, "it")
     base = {item: direct(text) for item, text in corpus["it"].items()}
     for lang in ("zh", "ta", "th"):
         texts = corpus[lang]
@@ -236,3 +248,98 @@ def test_cheap_path_agrees_with_a_direct_count_where_byte_fallback_differs(alias
     assert table["ta"].tokens_per_word == pytest.approx(
         sum(direct(t) / len(t.split()) for t in ta.values()) / len(ta)
     )
+
+
+# -- method=count: tokenize requests through the runner ---------------------------------------
+
+
+def _run_count(tmp_path: Path, model: str, executor: Executor | None = None) -> list[ResultRecord]:
+    (tmp_path / "c").mkdir(parents=True, exist_ok=True)
+    task = TokenizerEfficiency(str(_corpus(tmp_path / "c")), {"method": "count"})
+    plan = make_plan(RunConfig(models=(ModelSpec.parse(model),)), tasks=[task])
+    store = SqliteStore(tmp_path / "t.db")
+    try:
+        assert execute_plan(plan, store, executor=executor).failed == 0
+        return list(store.iter_results(plan.run_id))
+    finally:
+        store.close()
+
+
+def test_count_method_asks_for_token_counts_only(tmp_path: Path) -> None:
+    corpus = str(_corpus(tmp_path))
+    task = TokenizerEfficiency(corpus, {"method": "count"})
+    scored = TokenizerEfficiency(corpus, {})
+    assert (task.kind, scored.kind) == (RequestKind.TOKENIZE, RequestKind.LOGLIKELIHOOD_ROLLING)
+    zh = next(s for s in task.samples() if s.id == "zh-1")
+    requests = task.requests(zh)
+    assert requests == [TokenizeRequest("猫在睡觉。"), TokenizeRequest("The cat sleeps.")]
+    # No likelihood, no bits per byte; another method is another run, while the default
+    # keeps the identity runs stored before the option existed had.
+    assert [m.name for m in task.metrics] == ["tokens_vs_en", "tokens_per_char", "tokens_per_word"]
+    assert task.template_hash() != scored.template_hash()
+    assert "method" not in scored.config()
+    assert task.config()["method"] == "count"
+    score = task.score(zh, [TokenizeResult(6), TokenizeResult(4)])
+    assert score.metric_inputs == {"tokens_per_char": (6 / 5,), "tokens_vs_en": (6 / 4,)}
+    assert score.details == {"n_tokens": 6, "baseline_tokens": 4}
+    with pytest.raises(ConfigError, match="method='bpe' is not one of"):
+        TokenizerEfficiency(corpus, {"method": "bpe"})
+
+
+def test_count_method_through_the_runner_stores_the_mock_counts(tmp_path: Path) -> None:
+    records = _run_count(tmp_path, "a=mock:a")
+    de = next(r for r in records if r.sample_id == "de-1")
+    # The mock counts one token per 4 characters: "Die Katze schläft." 18, "The cat sleeps." 15.
+    assert (de.details["n_tokens"], de.details["baseline_tokens"]) == (4, 3)
+    assert de.metrics["tokens_vs_en"] == (4 / 3,)
+    assert "bits_per_byte" not in de.metrics
+    assert [o["kind"] for o in de.outputs] == ["tokenize", "tokenize"]
+    assert len(de.outputs[0]["token_ids"]) == 4
+    assert (de.prompt_tokens, de.output_tokens) == (0, 0)  # a count runs no model
+
+
+class _NoTokenizer(Backend):
+    """Claims every kind but its tokenizer gives no count (``count_tokens`` left as None)."""
+
+    name = "no-tokenizer"
+    supports = frozenset(RequestKind)
+
+    def info(self) -> ModelInfo:
+        return ModelInfo(name="x", backend=self.name, source="test")
+
+
+class _OpenAs(LocalExecutor):
+    def __init__(self, make: Callable[[ModelSpec], Backend]) -> None:
+        self.make = make
+
+    def open(self, spec: ModelSpec) -> Backend:
+        return self.make(spec)
+
+
+def test_a_backend_that_cannot_count_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedRequestError, match=r"'no-tokenizer' \(a\) cannot count tokens"):
+        _run_count(tmp_path / "x", "a=mock:a", _OpenAs(_NoTokenizer))
+    # An API that tokenizes nothing (the Messages API, the chat API) says so before sending.
+    scripted = _OpenAs(lambda spec: ScriptedApi(spec, lambda s, r: GenerationResult("")))
+    with pytest.raises(UnsupportedRequestError, match="does not support tokenize requests"):
+        _run_count(tmp_path / "y", f"a=openai:x,base_url={LOCAL_URL}", scripted)
+
+
+@pytest.mark.model
+def test_count_method_on_a_real_model_matches_its_tokenizer(tmp_path: Path) -> None:
+    llama_cpp = pytest.importorskip("llama_cpp", reason="pip install 'bakeoff[llamacpp]'")
+    from bakeoff.backends.models import resolve_model_path
+
+    try:
+        path = resolve_model_path("smollm2-135m")
+    except ModelNotFoundError as exc:
+        pytest.skip(str(exc))
+    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    records = _run_count(tmp_path, "smol=llamacpp:smollm2-135m")
+    assert len(records) == 6
+    for record in records:
+        language, item = record.sample_id.split("-")
+        lines = (tmp_path / "c" / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+        text = lines[int(item) - 1]
+        expected = len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        assert record.details["n_tokens"] == expected, record.sample_id

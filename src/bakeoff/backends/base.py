@@ -18,11 +18,14 @@ from bakeoff.core.types import (
     RequestKind,
     RollingLoglikelihoodRequest,
     RollingLoglikelihoodResult,
+    TokenizeRequest,
+    TokenizeResult,
 )
 
 LoglikelihoodOutcome = LoglikelihoodResult | RequestFailure
 RollingOutcome = RollingLoglikelihoodResult | RequestFailure
 GenerationOutcome = GenerationResult | RequestFailure
+TokenizeOutcome = TokenizeResult | RequestFailure
 
 
 class Backend(ABC):
@@ -64,6 +67,20 @@ class Backend(ABC):
 
     def generate(self, requests: Sequence[GenerateRequest]) -> list[GenerationOutcome]:
         raise UnsupportedRequestError(self._unsupported(RequestKind.GENERATE))
+
+    def tokenize(self, requests: Sequence[TokenizeRequest]) -> list[TokenizeOutcome]:
+        """Token counts from :meth:`count_tokens` (no ids). A backend whose tokenizer gives
+        no count is refused at the first request: every other request would fail alike."""
+        out: list[TokenizeOutcome] = []
+        for request in requests:
+            n_tokens = self.count_tokens(request.text)
+            if n_tokens is None:
+                raise UnsupportedRequestError(
+                    f"backend '{self.name}' ({self.spec.label}) cannot count tokens: its "
+                    "tokenizer is not available to bakeoff"
+                )
+            out.append(TokenizeResult(n_tokens))
+        return out
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens the model's tokenizer makes of ``text`` (no special tokens); None if unknown."""

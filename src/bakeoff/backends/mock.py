@@ -9,6 +9,9 @@
   only need *different* skills per mock model);
 * ``delay_ms`` (0): sleep per request, to exercise progress and kills;
 * ``fail_every`` (0 = never): every N-th request (by content hash) fails with a reason.
+
+Token counts (tokenize requests, ``count_tokens`` and rolling log-likelihoods alike) are one
+token per 4 characters, at least 1; token ids are a hash of each 4-character piece.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ import hashlib
 import time
 from collections.abc import Sequence
 
-from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome, RollingOutcome
+from bakeoff.backends.base import (
+    Backend,
+    GenerationOutcome,
+    LoglikelihoodOutcome,
+    RollingOutcome,
+    TokenizeOutcome,
+)
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.types import (
@@ -29,6 +38,8 @@ from bakeoff.core.types import (
     RequestKind,
     RollingLoglikelihoodRequest,
     RollingLoglikelihoodResult,
+    TokenizeRequest,
+    TokenizeResult,
     Usage,
 )
 
@@ -103,7 +114,7 @@ class MockBackend(Backend):
             if failure:
                 out.append(failure)
                 continue
-            n_tokens = max(1, len(r.text) // 4)
+            n_tokens = _mock_tokens(r.text)
             logprob = -n_tokens * (1.0 + 3.0 * self._unit(r.text) * (1.0 - self.skill))
             out.append(RollingLoglikelihoodResult(logprob, n_tokens))
         return out
@@ -127,3 +138,22 @@ class MockBackend(Backend):
             )
             out.append(GenerationResult(text, "stop", usage))
         return out
+
+    def tokenize(self, requests: Sequence[TokenizeRequest]) -> list[TokenizeOutcome]:
+        out: list[TokenizeOutcome] = []
+        for r in requests:
+            failure = self._maybe_fail("tokenize", r.text)
+            if failure:
+                out.append(failure)
+                continue
+            pieces = [r.text[i : i + 4] for i in range(0, max(len(r.text), 1), 4)]
+            ids = tuple(int(self._unit("token", piece) * 50_000) for piece in pieces)
+            out.append(TokenizeResult(_mock_tokens(r.text), ids[: _mock_tokens(r.text)]))
+        return out
+
+    def count_tokens(self, text: str) -> int | None:
+        return _mock_tokens(text)
+
+
+def _mock_tokens(text: str) -> int:
+    return max(1, len(text) // 4)

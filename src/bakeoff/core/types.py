@@ -1,11 +1,15 @@
-"""Core value types shared by every layer: samples, the three request kinds and their results.
+"""Core value types shared by every layer: samples, the request kinds and their results.
 
-The three request kinds follow lm-evaluation-harness:
+The first three request kinds follow lm-evaluation-harness:
 
 * ``LoglikelihoodRequest``: log P(continuation | context), plus whether the continuation is what
   greedy decoding would have produced (``is_greedy``);
 * ``RollingLoglikelihoodRequest``: log P(text) of a whole text, for perplexity;
 * ``GenerateRequest``: generate until a stop sequence or ``max_tokens``.
+
+The fourth, ``TokenizeRequest``, asks only for what the model's tokenizer makes of a text (no
+forward pass): a task that needs token counts asks for them like any other result, so the
+runner schedules, caches and stores them and the task never holds a backend.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class RequestKind(enum.StrEnum):
     LOGLIKELIHOOD = "loglikelihood"
     LOGLIKELIHOOD_ROLLING = "loglikelihood_rolling"
     GENERATE = "generate"
+    TOKENIZE = "tokenize"
 
 
 Role = Literal["system", "user", "assistant"]
@@ -91,7 +96,18 @@ class GenerateRequest:
     kind: Literal[RequestKind.GENERATE] = RequestKind.GENERATE
 
 
-Request: TypeAlias = LoglikelihoodRequest | RollingLoglikelihoodRequest | GenerateRequest
+@dataclass(frozen=True, slots=True)
+class TokenizeRequest:
+    """The tokens the model's tokenizer makes of ``text``, special tokens excluded (the
+    convention of ``RollingLoglikelihoodResult.n_tokens``, so the two counts agree)."""
+
+    text: str
+    kind: Literal[RequestKind.TOKENIZE] = RequestKind.TOKENIZE
+
+
+Request: TypeAlias = (
+    LoglikelihoodRequest | RollingLoglikelihoodRequest | GenerateRequest | TokenizeRequest
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,13 +164,24 @@ class GenerationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenizeResult:
+    """``token_ids`` when the backend gives them (None when it only counts)."""
+
+    n_tokens: int
+    token_ids: tuple[int, ...] | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
 class RequestFailure:
     """A request that failed for good (after retries). Stored per sample; a rerun retries it."""
 
     reason: str
 
 
-Result: TypeAlias = LoglikelihoodResult | RollingLoglikelihoodResult | GenerationResult
+Result: TypeAlias = (
+    LoglikelihoodResult | RollingLoglikelihoodResult | GenerationResult | TokenizeResult
+)
 
 
 def result_to_dict(result: Result) -> dict[str, JSONValue]:
@@ -172,6 +199,14 @@ def result_to_dict(result: Result) -> dict[str, JSONValue]:
             "logprob": result.logprob,
             "n_tokens": result.n_tokens,
         }
+    if isinstance(result, TokenizeResult):
+        data: dict[str, JSONValue] = {
+            "kind": RequestKind.TOKENIZE.value,
+            "n_tokens": result.n_tokens,
+        }
+        if result.token_ids is not None:
+            data["token_ids"] = list(result.token_ids)
+        return data
     return {
         "kind": RequestKind.GENERATE.value,
         "text": result.text,

@@ -10,6 +10,9 @@ cost nothing. The budget covers the whole run, across all its models and invocat
 resumed run starts with what its finished samples already cost (:func:`stored_cost`, from the
 token counts stored with each sample), so rerunning with the same ``--max-cost`` does not grant
 the same amount again.
+
+Tokenize requests cost nothing (a tokenizer runs no model; no API bills a count). A judge's
+requests are priced at the judge's own price (see judging.py) and counted in the same budget.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from bakeoff.backends._api import estimate_tokens
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
-from bakeoff.core.types import Request, Usage
+from bakeoff.core.types import Request, TokenizeRequest, Usage
 from bakeoff.pricing.catalog import ModelRef, Price, PriceCatalog
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -77,19 +80,26 @@ class TokenEstimate:
         return price.cost(self.prompt_tokens, self.max_output_tokens) if price else 0.0
 
 
+def request_tokens(request: Request) -> tuple[int, int]:
+    """(prompt, output) tokens a request may be billed for; nothing for a token count."""
+    if isinstance(request, TokenizeRequest):
+        return 0, 0
+    return estimate_tokens(request)
+
+
 def estimate(requests: Sequence[Request]) -> TokenEstimate:
     total = TokenEstimate()
     for request in requests:
-        prompt, output = estimate_tokens(request)
+        prompt, output = request_tokens(request)
         total = total + TokenEstimate(1, prompt, output)
     return total
 
 
 def actual_cost(price: Price | None, request: Request, usage: Usage) -> float:
     """What a request that came back cost: the server's counts, the estimate where it gave none."""
-    if price is None:
+    if price is None or isinstance(request, TokenizeRequest):
         return 0.0
-    estimated_prompt, _ = estimate_tokens(request)
+    estimated_prompt, _ = request_tokens(request)
     return price.cost(usage.prompt_tokens or estimated_prompt, usage.output_tokens)
 
 
@@ -106,7 +116,7 @@ def stored_cost(
         return 0.0
     prompt = record.prompt_tokens
     if not prompt and requests:
-        prompt = sum(estimate_tokens(r)[0] for r in requests)
+        prompt = sum(request_tokens(r)[0] for r in requests)
     return price.cost(prompt, record.output_tokens)
 
 

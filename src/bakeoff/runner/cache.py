@@ -31,11 +31,15 @@ from bakeoff.core.types import (
     JSONValue,
     LoglikelihoodResult,
     Request,
+    RequestFailure,
     Result,
     RollingLoglikelihoodResult,
     Sample,
+    TokenizeResult,
     Usage,
+    result_to_dict,
 )
+from bakeoff.storage.base import CacheEntry
 
 KEY_VERSION = 1
 
@@ -43,6 +47,19 @@ KEY_VERSION = 1
 def withholds_text(sample: Sample) -> bool:
     """Whether the sample's task marks it ``redact``: no completion text of it may be kept."""
     return sample.metadata.get("redact") is True
+
+
+def stored_output(result: Result, *, withhold: bool) -> dict[str, JSONValue]:
+    """A result as stored next to its sample; for a sample whose text must not be kept, a
+    completion is replaced by its length and a sha256 prefix (what the task's details keep for
+    an unsafe prompt's completion; a task that may keep the text does so in its details)."""
+    output = result_to_dict(result)
+    text = output.get("text")
+    if withhold and isinstance(text, str):
+        output["text"] = None
+        output["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        output["text_chars"] = len(text)
+    return output
 
 
 def request_key(
@@ -88,6 +105,25 @@ def sample_keys(
     ]
 
 
+def entries(
+    backend: str,
+    model: str,
+    requests: Sequence[Request],
+    keys: Sequence[str | None],
+    outcomes: Sequence[Result | RequestFailure | None],
+    sent: Sequence[int],
+) -> list[CacheEntry]:
+    """What to keep of the requests at positions ``sent``: each success that has a key."""
+    kept = []
+    for index in sent:
+        key, result = keys[index], outcomes[index]
+        if key is None or result is None or isinstance(result, RequestFailure):
+            continue
+        kind = requests[index].kind.value
+        kept.append(CacheEntry(key, backend, model, kind, result_to_json(result)))
+    return kept
+
+
 def result_to_json(result: Result) -> dict[str, Any]:
     usage = result.usage.as_dict()
     if isinstance(result, LoglikelihoodResult):
@@ -105,6 +141,9 @@ def result_to_json(result: Result) -> dict[str, Any]:
             "n_tokens": result.n_tokens,
             "usage": usage,
         }
+    if isinstance(result, TokenizeResult):
+        ids = None if result.token_ids is None else list(result.token_ids)
+        return {"kind": "tokenize", "n_tokens": result.n_tokens, "token_ids": ids, "usage": usage}
     return {
         "kind": "generate",
         "text": result.text,
@@ -124,4 +163,8 @@ def result_from_json(data: dict[str, Any]) -> Result:
         return RollingLoglikelihoodResult(float(data["logprob"]), int(data["n_tokens"]), usage)
     if kind == "generate":
         return GenerationResult(str(data["text"]), str(data["finish_reason"]), usage)
+    if kind == "tokenize":
+        ids = data.get("token_ids")
+        token_ids = None if ids is None else tuple(int(i) for i in ids)
+        return TokenizeResult(int(data["n_tokens"]), token_ids, usage)
     raise ValueError(f"unknown cached result kind {kind!r}")

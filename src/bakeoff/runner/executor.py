@@ -27,6 +27,7 @@ from bakeoff.core.types import (
     RequestKind,
     Result,
     RollingLoglikelihoodRequest,
+    TokenizeRequest,
 )
 
 Outcome: TypeAlias = Result | RequestFailure
@@ -114,4 +115,6 @@ def _dispatch(backend: Backend, kind: RequestKind, batch: list[Request]) -> Sequ
         return backend.loglikelihood_rolling(
             [r for r in batch if isinstance(r, RollingLoglikelihoodRequest)]
         )
+    if kind is RequestKind.TOKENIZE:
+        return backend.tokenize([r for r in batch if isinstance(r, TokenizeRequest)])
     return backend.generate([r for r in batch if isinstance(r, GenerateRequest)])

@@ -10,10 +10,12 @@ log-likelihood* request per (language, item). Its result carries ``n_tokens`` �
 model's own tokenizer makes of the text, special tokens excluded (the lm-evaluation-harness
 convention every backend here follows) — and the log-likelihood, which gives bits per byte per
 language for free: how well the model *models* each language, a figure that tokenization cannot
-flatter. So the figures go through the ordinary plan → runner → store path, resume, and reach the
-report like any task. :func:`measure_tokenizer_efficiency` is the direct path: it calls the
-backend's ``count_tokens`` without any forward pass (for quick tables, or backends that count
-tokens but cannot score text); both feed :func:`efficiency_table`.
+flatter. With ``method=count`` it issues *tokenize* requests instead: the same counts from the
+tokenizer alone, no forward pass (quick tables, or a backend that counts tokens but cannot score
+text), without bits per byte. Either way the figures go through the ordinary plan → runner →
+store path, resume, and reach the report like any task; the task never holds a backend.
+:func:`measure_tokenizer_efficiency` builds the same table from any token counter (a
+tokenizer loaded on its own, in tests and notebooks); both feed :func:`efficiency_table`.
 
 Corpora (the ``:PATH`` argument):
 
@@ -32,8 +34,9 @@ English (XCOPA offline, with no COPA copy) the default is Italian (``it``), the 
 language in XCOPA (a corpus with neither takes its first language alphabetically); the metric
 is then named ``tokens_vs_it``, so no table can pass it off as a comparison with English.
 
-Per sample (one language, one item) the task asks for the rolling log-likelihood of the text
-and, outside the baseline language, of the baseline's text of the same item, and stores
+Per sample (one language, one item) the task asks for the rolling log-likelihood (or the token
+count) of the text and, outside the baseline language, of the baseline's text of the same item,
+and stores
 ``tokens_vs_<baseline>`` = tokens(language, item) / tokens(baseline, item) — the primary metric,
 whose per-language means (the report's breakdown by ``language``) are the tokenization premium —
 plus tokens per character, tokens per whitespace word and bits per byte. Words are
@@ -45,13 +48,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bakeoff.backends.base import Backend
 from bakeoff.core.errors import ConfigError, DataError, UnsupportedRequestError
 from bakeoff.core.records import ResultRecord, SampleRecord
 from bakeoff.core.types import (
@@ -62,6 +64,8 @@ from bakeoff.core.types import (
     RollingLoglikelihoodRequest,
     RollingLoglikelihoodResult,
     Sample,
+    TokenizeRequest,
+    TokenizeResult,
 )
 from bakeoff.tasks.base import MetricSpec, SampleScore, Task
 from bakeoff.tasks.benchmarks._loading import HubSplit, SplitSource, load_split
@@ -76,6 +80,9 @@ NO_SPACE_LANGUAGES = frozenset({"zh", "th", "ja", "lo", "km", "my", "bo"})
 TOKENS_PER_CHAR = MetricSpec("tokens_per_char", higher_is_better=False, criterion="cost")
 TOKENS_PER_WORD = MetricSpec("tokens_per_word", higher_is_better=False, criterion="cost")
 BITS_PER_BYTE = MetricSpec("bits_per_byte", higher_is_better=False, aggregation="bits_per_unit")
+
+METHODS = ("loglikelihood", "count")
+"""``method=``: rolling log-likelihoods (counts and bits per byte) or tokenize requests (counts)."""
 
 ParallelCorpus = dict[str, dict[str, str]]
 """language -> item id -> text; the same item id in two languages is the same content."""
@@ -159,7 +166,17 @@ class TokenizerEfficiency(Task):
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
-        reject_unknown_options(self.name, options, {"langs", "n", "baseline", "data_dir", "name"})
+        reject_unknown_options(
+            self.name, options, {"langs", "n", "baseline", "data_dir", "name", "method"}
+        )
+        self.method = options.get("method") or "loglikelihood"
+        if self.method not in METHODS:
+            raise ConfigError(
+                f"{self.name}: method={self.method!r} is not one of {', '.join(METHODS)}"
+            )
+        if self.method == "count":
+            # Per instance, as the request kind the runner sizes chunks by and the report shows.
+            vars(self)["kind"] = RequestKind.TOKENIZE
         self.path = arg
         self.data_dir = options.get("data_dir") or None
         self.n = int_option(options, "n", 100, minimum=0)
@@ -178,7 +195,8 @@ class TokenizerEfficiency(Task):
             MetricSpec(self.relative_metric, higher_is_better=False, criterion="cost"),
             TOKENS_PER_CHAR,
             TOKENS_PER_WORD,
-            BITS_PER_BYTE,
+            # A token count runs no model: there is no likelihood to give bits per byte.
+            *((BITS_PER_BYTE,) if self.method == "loglikelihood" else ()),
         )
         self.primary_metric = self.relative_metric
         corpus_name = self.path or "XCOPA (cambridgeltl/xcopa, CC BY 4.0)"
@@ -245,28 +263,37 @@ class TokenizerEfficiency(Task):
     def samples(self) -> Sequence[Sample]:
         return self._samples
 
+    def _request(self, text: str) -> Request:
+        if self.method == "count":
+            return TokenizeRequest(text)
+        return RollingLoglikelihoodRequest(text)
+
     def requests(self, sample: Sample) -> list[Request]:
         assert isinstance(sample.input, str)
-        own: list[Request] = [RollingLoglikelihoodRequest(sample.input)]
+        own = [self._request(sample.input)]
         if sample.metadata["language"] == self.baseline:
             return own
         baseline_text = self._baseline_texts[str(sample.metadata["item"])]
-        return [*own, RollingLoglikelihoodRequest(baseline_text)]
+        return [*own, self._request(baseline_text)]
 
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
+        counted: list[RollingLoglikelihoodResult | TokenizeResult] = []
         for result in results:
-            if not isinstance(result, RollingLoglikelihoodResult):
-                raise TypeError("expected rolling log-likelihood results")
-        own = results[0]
-        assert isinstance(own, RollingLoglikelihoodResult)
-        base = results[1] if len(results) > 1 else own
-        assert isinstance(base, RollingLoglikelihoodResult)
+            if not isinstance(result, RollingLoglikelihoodResult | TokenizeResult):
+                raise TypeError("expected rolling log-likelihood or tokenize results")
+            counted.append(result)
+        own = counted[0]
+        base = counted[1] if len(counted) > 1 else own
         chars = int(sample.metadata["chars"])
         words = sample.metadata.get("words")
-        inputs: dict[str, tuple[float, ...]] = {
-            "tokens_per_char": (own.n_tokens / chars,),
-            "bits_per_byte": (own.logprob, float(sample.metadata["bytes"])),
+        inputs: dict[str, tuple[float, ...]] = {"tokens_per_char": (own.n_tokens / chars,)}
+        details: dict[str, JSONValue] = {
+            "n_tokens": own.n_tokens,
+            "baseline_tokens": base.n_tokens,
         }
+        if isinstance(own, RollingLoglikelihoodResult):
+            inputs["bits_per_byte"] = (own.logprob, float(sample.metadata["bytes"]))
+            details["logprob"] = own.logprob
         if base.n_tokens:
             inputs[self.relative_metric] = (own.n_tokens / base.n_tokens,)
         if words:
@@ -275,14 +302,12 @@ class TokenizerEfficiency(Task):
             metric_inputs=inputs,
             prediction=f"{own.n_tokens} tokens ({base.n_tokens} in {self.baseline})",
             target="",
-            details={
-                "n_tokens": own.n_tokens,
-                "baseline_tokens": base.n_tokens,
-                "logprob": own.logprob,
-            },
+            details=details,
         )
 
     def prompt_template(self) -> str:
+        if self.method == "count":
+            return "token count of each text and of its baseline version, no special tokens"
         return (
             "rolling log-likelihood of each text and of its baseline version; n_tokens excludes "
             "special tokens"
@@ -295,6 +320,8 @@ class TokenizerEfficiency(Task):
             "n": self.n,
             "baseline": self.baseline,
         }
+        if self.method != "loglikelihood":  # only when set: existing runs keep their identity
+            out["method"] = self.method
         if self.data_dir:
             out["data_dir"] = self.data_dir
         return out
@@ -378,16 +405,17 @@ def table_from_records(
 
 
 def measure_tokenizer_efficiency(
-    backend: Backend, corpus: ParallelCorpus, baseline: str
+    count_tokens: Callable[[str], int | None], corpus: ParallelCorpus, baseline: str
 ) -> dict[str, LanguageEfficiency]:
-    """The same table straight from ``backend.count_tokens`` (no forward pass)."""
+    """The same table straight from a token counter (a tokenizer's, no special tokens): no
+    run, no store. ``count_tokens`` giving None means the tokenizer cannot count."""
     counts = []
     for language, items in corpus.items():
         for item, text in items.items():
-            tokens = backend.count_tokens(text)
+            tokens = count_tokens(text)
             if tokens is None:
                 raise UnsupportedRequestError(
-                    f"backend '{backend.name}' ({backend.spec.label}) cannot count tokens"
+                    f"the token counter cannot count tokens (no count for {language} item {item})"
                 )
             chars, words, _ = text_units(text, language)
             counts.append(TokenCount(language, item, tokens, chars, words))
