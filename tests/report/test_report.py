@@ -142,7 +142,7 @@ def test_html_is_self_contained(report_model) -> None:  # type: ignore[no-untype
 
 
 def test_open_weights_and_output_limit_spec_rows() -> None:
-    from bakeoff.report.sections import spec_value
+    from bakeoff.report.sections.specs import spec_value
 
     # Weights a local backend loaded are open whatever their license; an API model's flag comes
     # from the server or the catalog (extra), else nobody says.

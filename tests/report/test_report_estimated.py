@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from tests.report.report_fixtures import GEMMA, SMOL, demo_store
 
-from bakeoff.report.cost import cost_row
 from bakeoff.report.html import render_html
 from bakeoff.report.json_out import render_json
 from bakeoff.report.markdown import render_markdown
+from bakeoff.report.marks import ESTIMATE_MARK, ESTIMATE_NOTE
 from bakeoff.report.model import ReportModel, build_report
-from bakeoff.report.sections import ESTIMATE_MARK, ESTIMATE_NOTE
+from bakeoff.report.model.cost import cost_row
 
 NOTE = f"{ESTIMATE_MARK} {ESTIMATE_NOTE}"
 # Summary, speed, cost, use-case criteria: each table with a marked figure has its footnote.

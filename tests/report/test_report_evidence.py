@@ -23,7 +23,7 @@ from bakeoff.report.html import render_html
 from bakeoff.report.json_out import render_json
 from bakeoff.report.markdown import render_markdown
 from bakeoff.report.model import LETTER_FORMULATION, ReportModel, build_report
-from bakeoff.report.sections import recommendation_items
+from bakeoff.report.recommendation import recommendation_items
 from bakeoff.runner import fallback
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.base import Task

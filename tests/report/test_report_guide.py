@@ -18,7 +18,7 @@ from bakeoff.report.html import render_html
 from bakeoff.report.json_out import SCHEMA_VERSION, render_json
 from bakeoff.report.markdown import render_markdown
 from bakeoff.report.model import ReportModel, build_report
-from bakeoff.report.profiles import load_weights, pareto
+from bakeoff.report.model.profiles import load_weights, pareto
 from bakeoff.stats import minimum_detectable_difference, samples_needed
 from bakeoff.storage.sqlite import SqliteStore
 
@@ -101,7 +101,11 @@ def _cells(markdown: str, task: str) -> dict[str, str]:
 
 
 def test_transcript_prompted_chat_results_are_marked_in_every_format(tmp_path: Path) -> None:
-    from bakeoff.report.chat_probe import TRANSCRIPT_MARK, TRANSCRIPT_NOTE, transcript_chat_result
+    from bakeoff.report.model.chat_probe import (
+        TRANSCRIPT_MARK,
+        TRANSCRIPT_NOTE,
+        transcript_chat_result,
+    )
 
     report = report_and_close(_chat_probe_store(tmp_path / "c.db", {"chat_format": "transcript"}))
     tasks = {t.name: t for t in report.tasks}
@@ -376,7 +380,7 @@ def test_a_task_whose_samples_are_chat_messages_is_a_chat_probe() -> None:
     # A format=chat benchmark stores its samples as message lists: the prompting format matters
     # there too, whatever the task's family; a plain-text benchmark's does not.
     from bakeoff.core.records import SampleRecord
-    from bakeoff.report.chat_probe import is_chat_probe
+    from bakeoff.report.model.chat_probe import is_chat_probe
 
     chat = SampleRecord("arc-easy", "s0", 0, [{"role": "user", "content": "Q?"}], "A")
     plain = SampleRecord("arc-easy", "s0", 0, "Q?", "A")

@@ -12,7 +12,7 @@ from tests.report.report_fixtures import GEMMA, INFO, SMOL
 from bakeoff.core.errors import ModelNotFoundError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import JSONValue
-from bakeoff.report.hardware import attention, hardware_row
+from bakeoff.report.model.hardware import attention, hardware_row
 
 MIB = 2**20
 

@@ -10,8 +10,8 @@ import pytest
 from tests.report.report_fixtures import GEMMA, SMOL, demo_store
 
 from bakeoff.report.model import ReportModel, build_report
-from bakeoff.report.profiles import load_weights, score_profiles
-from bakeoff.report.sections import recommendation, recommendation_items
+from bakeoff.report.model.profiles import load_weights, score_profiles
+from bakeoff.report.recommendation import recommendation, recommendation_items
 from bakeoff.storage.sqlite import SqliteStore
 
 VALUES: dict[str, dict[str, float | None]] = {

@@ -11,16 +11,11 @@ import pytest
 from tests.report.report_fixtures import guide_store
 from tests.report.snapshot_check import assert_matches_snapshot
 
-from bakeoff.report.html import render_html
+from bakeoff.report.html import render_html, speed_html_page
 from bakeoff.report.json_out import render_json
-from bakeoff.report.markdown import render_markdown
+from bakeoff.report.markdown import render_markdown, speed_markdown
 from bakeoff.report.model import ReportModel, build_report
-from bakeoff.report.speed_section import (
-    SpeedSection,
-    build_speed_section,
-    speed_html_page,
-    speed_markdown,
-)
+from bakeoff.report.model.speed_lab import SpeedSection, build_speed_section
 from bakeoff.storage.speed_store import SpeedStore
 from bakeoff.storage.sqlite import SqliteStore
 

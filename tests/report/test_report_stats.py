@@ -18,8 +18,9 @@ from statsmodels.stats.power import TTestPower
 from statsmodels.stats.proportion import proportion_confint
 from tests.report.report_fixtures import GEMMA, OUTCOMES, SMOL, demo_store
 
-from bakeoff.report.model import MetricReport, Power, ReportModel, _power, build_report
-from bakeoff.report.sections import _power_cells
+from bakeoff.report.model import MetricReport, Power, ReportModel, build_report
+from bakeoff.report.model.power import power as comparison_power
+from bakeoff.report.task_blocks import power_cells
 from bakeoff.stats import (
     compare_paired,
     expected_discordance,
@@ -105,7 +106,7 @@ def test_latency_test_matches_scipy_ttest_rel(stored: tuple[SqliteStore, ReportM
 def _compared(spec: MetricSpec, a: np.ndarray, b: np.ndarray) -> Power | None:
     """The report's power figures for one pair, fed the same way _metric_report feeds them."""
     paired = compare_paired(a, b, spec.aggregate, spec.binary, spec.aggregation == "mean")
-    return _power(spec, paired, a, b)
+    return comparison_power(spec, paired, a, b)
 
 
 @pytest.mark.parametrize(("scale", "target", "spread"), [(100.0, 0.02, 0.2), (1.0, 2.0, 8.0)])
@@ -155,7 +156,7 @@ def test_identical_answers_label_the_assumed_discordance() -> None:
     assert power.mdd == pytest.approx(minimum_detectable_difference(100, 0.5, discordance=psi))
     assert "assumed" in power.note
     assert "0.42" in power.note
-    cell, _ = _power_cells(power, MetricReport("acc", True, 100.0, True, ()))
+    cell, _ = power_cells(power, MetricReport("acc", True, 100.0, True, ()))
     assert cell.endswith(" †")
 
 
@@ -169,4 +170,4 @@ def test_corpus_level_metrics_say_why_there_is_no_mdd() -> None:
     assert power.samples_for_target is None
     assert "closed-form" in power.note
     metric = MetricReport("f1", True, 1.0, True, ())
-    assert _power_cells(power, metric) == ("not computed †", "n/a")
+    assert power_cells(power, metric) == ("not computed †", "n/a")

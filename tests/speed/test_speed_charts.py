@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from bakeoff.report.speed_section import Series, cdf_points, line_chart
+from bakeoff.report.svg import Series, cdf_points, line_chart
 
 
 def test_cdf_points_are_sorted_fractions_without_nan() -> None:

@@ -9,7 +9,9 @@ import pytest
 from tests.helpers import run_cli
 
 from bakeoff.core.speed_records import Scenario, SpeedRecord, StreamTiming, TokenCounts
-from bakeoff.report.speed_section import build_speed_section, speed_html_page, speed_markdown
+from bakeoff.report.html import speed_html_page
+from bakeoff.report.markdown import speed_markdown
+from bakeoff.report.model.speed_lab import build_speed_section
 from bakeoff.speed.metrics import request_metrics, summarize
 from bakeoff.storage.speed_store import SpeedModelRow, SpeedScenarioRow, SpeedStore
 from bakeoff.storage.sqlite import SqliteStore

@@ -36,7 +36,7 @@ def handle(args: argparse.Namespace) -> int:
     out_dir = Path(args.out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"--out-dir {out_dir} is not a folder")
-    from bakeoff.report.profiles import load_weights
+    from bakeoff.report.model.profiles import load_weights
     from bakeoff.report.write import write_reports  # numpy/scipy only when a report is written
 
     profiles = load_weights(Path(args.weights)) if args.weights else None

@@ -25,15 +25,14 @@ from bakeoff.cli.common import add_db_option, open_store, stdout_console
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.speed_records import Scenario
-from bakeoff.report.speed_section import (
-    SpeedSection,
-    build_speed_section,
+from bakeoff.report.html import speed_html_page
+from bakeoff.report.markdown import speed_markdown
+from bakeoff.report.model.speed_lab import SpeedSection, build_speed_section
+from bakeoff.report.speed_lab import (
     latency_rows,
     note_lines,
     phase_rows,
     resource_rows,
-    speed_html_page,
-    speed_markdown,
     throughput_rows,
 )
 from bakeoff.speed.lab import Progress as LabProgress

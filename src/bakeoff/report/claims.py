@@ -39,15 +39,9 @@ import yaml
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelInfo
 from bakeoff.core.records import TaskRecord
-from bakeoff.report.model import (
-    MetricReport,
-    ReportModel,
-    TaskReport,
-    compare_latency,
-    metric_inputs,
-    metric_specs,
-    sample_seconds,
-)
+from bakeoff.report.model.tasks import metric_inputs, metric_specs
+from bakeoff.report.model.timing import compare_latency, sample_seconds
+from bakeoff.report.model.view import MetricReport, ReportModel, TaskReport
 from bakeoff.stats.intervals import Interval
 from bakeoff.stats.suites import (
     SUITE_AVERAGES,

@@ -1,13 +1,32 @@
-"""Self-contained HTML rendering: inline CSS and SVG, no script, nothing fetched from a network.
+"""Self-contained HTML rendering of the document model (report.blocks): inline CSS and SVG, no
+script, nothing fetched from a network. For the guide (report.sections) and for the speed lab's
+own page (report.speed_lab).
 
-Everything that comes from a model or a dataset is escaped by report.blocks.
+Everything that comes from a model or a dataset is escaped here (text) or by report.svg.
 """
 
 from __future__ import annotations
 
-from bakeoff.report import blocks
-from bakeoff.report.model import ReportModel
+from collections.abc import Sequence
+
+from bakeoff.report.blocks import (
+    Block,
+    Bullets,
+    Code,
+    Figure,
+    Group,
+    Heading,
+    Inline,
+    Notes,
+    Para,
+    Pre,
+    Strong,
+    Table,
+)
+from bakeoff.report.model.speed_lab import SpeedSection
+from bakeoff.report.model.view import ReportModel
 from bakeoff.report.sections import build_sections
+from bakeoff.report.speed_lab import speed_lab_blocks
 from bakeoff.report.text import untrusted_html
 
 CSS = """
@@ -32,6 +51,11 @@ pre,code{overflow-wrap:anywhere}pre{font-size:7pt;background:none;padding:0}
 .charts{display:block}svg{max-width:100%;height:auto}
 .better{color:#000;font-weight:bold}.nosig{color:#333}.muted{color:#333}}
 """
+# No network: the policy forbids every fetch; styles are inline.
+CSP_META = (
+    '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+    "style-src 'unsafe-inline'; img-src data:\">"
+)
 
 
 def render_html(report: ReportModel) -> str:
@@ -39,12 +63,75 @@ def render_html(report: ReportModel) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        # No network: the policy forbids every fetch; styles are inline.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">",
+        CSP_META,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{untrusted_html(title)}</title><style>{CSS}</style></head><body>",
-        blocks.html(build_sections(report)),
+        html(build_sections(report)),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def speed_html_page(section: SpeedSection) -> str:
+    """The speed lab's report as a page of its own (``bakeoff speed --report``)."""
+    title = "bakeoff speed: " + " vs ".join(m.label for m in section.models)
+    body = Group((Heading(1, title), *speed_lab_blocks(section, level=2)))
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">{CSP_META}'
+        f"<title>{untrusted_html(title)}</title><style>{CSS}</style></head><body>"
+        f"{html([body])}</body></html>"
+    )
+
+
+def html(blocks: Sequence[Block]) -> str:
+    return "\n".join(_block(block) for block in blocks)
+
+
+def _block(block: Block) -> str:
+    if isinstance(block, Heading):
+        anchor = f' id="{untrusted_html(block.anchor)}"' if block.anchor else ""
+        return f"<h{block.level}{anchor}>{untrusted_html(block.text)}</h{block.level}>"
+    if isinstance(block, Para):
+        css = ' class="muted"' if block.muted else ""
+        return f"<p{css}>{''.join(_inline(p) for p in block.parts)}</p>"
+    if isinstance(block, Table):
+        return _table(block)
+    if isinstance(block, Pre):
+        return f"<pre>{untrusted_html(block.text)}</pre>"
+    if isinstance(block, Figure):
+        return f'<div class="charts">{"".join(block.svgs)}</div>'
+    if isinstance(block, Bullets):
+        items = "".join(f"<li>{''.join(_inline(p) for p in item)}</li>" for item in block.items)
+        return f'<ul class="rec">{items}</ul>'
+    if isinstance(block, Notes):
+        return "".join(f"<p>{untrusted_html(line)}</p>" for line in block.lines)
+    return "".join(_block(child) for child in block.blocks)
+
+
+def _inline(part: Inline) -> str:
+    if isinstance(part, Code):
+        return f"<code>{untrusted_html(part.text)}</code>"
+    if isinstance(part, Strong):
+        text = untrusted_html(part.text)
+        if part.text.startswith("no significant"):
+            return f'<strong class="nosig">{text}</strong>'
+        if part.text.endswith((" better", " faster")):
+            return f'<strong class="better">{text}</strong>'
+        return f"<strong>{text}</strong>"
+    return untrusted_html(part)
+
+
+def _table(table: Table) -> str:
+    head = "".join(f"<th>{untrusted_html(h)}</th>" for h in table.header)
+    body = []
+    for row in table.rows:
+        cells = []
+        for i, cell in enumerate(row):
+            if i >= table.long_text_from:
+                cells.append(f"<td><pre>{_inline(cell)}</pre></td>")
+            elif i >= table.numeric_from:
+                cells.append(f'<td class="num">{_inline(cell)}</td>')
+            else:
+                cells.append(f"<td>{_inline(cell)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"

@@ -11,8 +11,8 @@ import json
 import math
 from typing import Any
 
-from bakeoff.report.model import ReportModel
-from bakeoff.report.sections import recommendation, recommendation_items
+from bakeoff.report.model.view import ReportModel
+from bakeoff.report.recommendation import recommendation, recommendation_items
 
 SCHEMA_VERSION = "2.3"
 """2.3: ``output_tokens_estimated`` on ``speed[]``, ``cost[]`` and ``cost[].tasks[]`` (some
@@ -38,8 +38,8 @@ def _clean(value: Any) -> Any:
 
 
 def report_data(report: ReportModel) -> dict[str, Any]:
-    data = dataclasses.asdict(report)
-    data.pop("speed_section", None)  # pre-rendered text, not data
+    data = dataclasses.asdict(dataclasses.replace(report, speed_lab=None))
+    data.pop("speed_lab")
     tasks = data["tasks"]
     for task, source in zip(tasks, report.tasks, strict=True):
         task["primary_metric"] = source.primary.name if source.primary else None

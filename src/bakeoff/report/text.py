@@ -1,13 +1,18 @@
-"""Formatting shared by the renderers: numbers, intervals, p-values, untrusted text."""
+"""Formatting shared by the renderers: numbers, intervals, p-values, untrusted text.
+
+Standard library only (the interval type is read for type checking alone), so the document
+model and the charts, which escape text, load nothing heavy.
+"""
 
 from __future__ import annotations
 
 import html
 import math
 import re
+from typing import TYPE_CHECKING
 
-from bakeoff.report.model import Comparison, MetricReport, ModelScore
-from bakeoff.stats import Interval
+if TYPE_CHECKING:
+    from bakeoff.stats import Interval
 
 
 def number(value: float | None, digits: int = 1) -> str:
@@ -16,32 +21,11 @@ def number(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
-def digits_for(metric: MetricReport) -> int:
-    return 1 if metric.scale >= 100 else 3
-
-
 def interval_text(interval: Interval, scale: float, digits: int) -> str:
     if math.isnan(interval.estimate):
         return "n/a"
     low, high = interval.low * scale, interval.high * scale
     return f"{interval.estimate * scale:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def score_text(score: ModelScore, metric: MetricReport) -> str:
-    text = interval_text(score.interval, metric.scale, digits_for(metric))
-    if score.failed:
-        text += f" ({score.failed} failed)"
-    return text
-
-
-def difference_text(comparison: Comparison, metric: MetricReport) -> str:
-    digits = digits_for(metric)
-    paired = comparison.paired
-    diff = paired.difference * metric.scale
-    low, high = paired.interval.low * metric.scale, paired.interval.high * metric.scale
-    text = f"{diff:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
-    # A signed score ranked by closeness to 0 is compared by magnitude: say so in the cell.
-    return f"{text} in |score|" if metric.rank_by_magnitude else text
 
 
 def p_text(value: float) -> str:

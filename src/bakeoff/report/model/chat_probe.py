@@ -19,7 +19,7 @@ from bakeoff.core.records import SampleRecord
 from bakeoff.core.types import JSONValue
 
 if TYPE_CHECKING:
-    from bakeoff.report.model import TaskReport
+    from bakeoff.report.model.view import TaskReport
 
 CHAT_FAMILIES = frozenset({"conversation"})
 TRANSCRIPT_MARK = "‡"
@@ -62,7 +62,3 @@ def transcript_chat_models(
 def transcript_chat_result(task: TaskReport, model: str) -> bool:
     """This model's result on this task is a transcript-prompted chat result (see the module)."""
     return model in task.transcript_chat
-
-
-def transcript_mark(task: TaskReport, model: str) -> str:
-    return f" {TRANSCRIPT_MARK}" if transcript_chat_result(task, model) else ""
