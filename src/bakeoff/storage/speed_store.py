@@ -16,6 +16,7 @@ from bakeoff.core.errors import StoreError
 from bakeoff.core.records import now_iso
 from bakeoff.core.speed_records import Scenario, SpeedRecord
 from bakeoff.core.types import JSONValue
+from bakeoff.storage._health import clean_row
 from bakeoff.storage.sqlite import SqliteStore
 
 
@@ -55,7 +56,7 @@ class SpeedStore:
     def _write(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         with self._conn:  # isolation_level=None: open the transaction explicitly
             self._conn.execute("BEGIN")
-            self._conn.executemany(sql, rows)
+            self._conn.executemany(sql, [clean_row(row) for row in rows])  # storable text only
 
     def create_run(
         self,

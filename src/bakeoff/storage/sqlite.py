@@ -2,6 +2,12 @@
 
 WAL journaling with ``synchronous=NORMAL`` keeps every committed transaction across a process kill
 (``kill -9``, Ctrl-C); each ``save_results`` call is one transaction.
+
+Opening checks the file before anything is written to it (see :mod:`bakeoff.storage._health`):
+a file that is not SQLite, not bakeoff's, damaged, or made by a newer bakeoff (a schema version
+beyond the last migration here) is refused with one line. Migrations run in one write
+transaction that reads the schema version itself, so two processes creating the same new
+database at once both succeed: the second finds the tables made.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -24,6 +31,14 @@ from bakeoff.core.records import (
     TaskRecord,
     now_iso,
 )
+from bakeoff.storage._health import (
+    GuardedConnection,
+    check_intact,
+    damaged,
+    is_damage,
+    is_sqlite_file,
+    one_line_errors,
+)
 from bakeoff.storage.base import CacheEntry, Store
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -31,6 +46,8 @@ APPLICATION_ID = 0x62616B65  # "bake": marks the file as a bakeoff database
 
 
 def _dumps(value: Any) -> str:
+    # A lone surrogate in a string comes out of json.dumps as is (ensure_ascii=False); the
+    # guarded connection replaces it by U+FFFD on the way in, as it does for plain text columns.
     return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=True)
 
 
@@ -51,14 +68,31 @@ class SqliteStore(Store):
         if not create and not self.path.exists():
             raise StoreError(f"no bakeoff database at {self.path} (run 'bakeoff run' first)")
         self._check_writable_location(create)
+        if self.path.exists() and not is_sqlite_file(self.path):
+            raise StoreError(f"{self.path} is not an SQLite database (nor a bakeoff one)")
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            self._conn.row_factory = sqlite3.Row
+            raw = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot use {self.path} as a bakeoff database: {exc}") from None
+        raw.row_factory = sqlite3.Row
+        self._conn = GuardedConnection(raw, self.path)
+        try:
+            self._open()
+        except BaseException:
+            raw.close()
+            raise
+
+    def _open(self) -> None:
+        try:
+            self._check_schema(self._schema_version())  # read only: nothing is written yet
+            check_intact(self._conn.raw, self.path)
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise damaged(self.path, str(exc)) from None
             raise StoreError(f"cannot use {self.path} as a bakeoff database: {exc}") from None
 
     def _check_writable_location(self, create: bool) -> None:
@@ -68,29 +102,49 @@ class SqliteStore(Store):
         if not parent.exists():
             raise StoreError(f"cannot create database {self.path}: folder {parent} does not exist")
         if create and not self.path.exists():
+            # A file of its own proves the folder writable: creating and deleting the database
+            # path itself could delete a database another process has just made there.
             try:
-                self.path.touch()
+                tempfile.TemporaryFile(dir=parent).close()
             except OSError as exc:
                 raise StoreError(f"cannot write database {self.path}: {exc.strerror}") from None
-            self.path.unlink()
 
-    def _migrate(self) -> None:
-        app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        has_tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    def _schema_version(self) -> int:
+        """The migration the file is at (0: new); StoreError for another program's file."""
+        raw = self._conn.raw
+        app_id = raw.execute("PRAGMA application_id").fetchall()[0][0]
+        version = int(raw.execute("PRAGMA user_version").fetchall()[0][0])
+        has_tables = raw.execute("SELECT count(*) FROM sqlite_master").fetchall()[0][0] > 0
         if has_tables and app_id != APPLICATION_ID:
             raise StoreError(f"{self.path} is an SQLite file but not a bakeoff database")
-        for number, sql in migrations():
-            if number <= version:
-                continue
-            with self._transaction():
+        return version
+
+    def _check_schema(self, version: int) -> None:
+        known = max(number for number, _ in migrations())
+        if version > known:
+            raise StoreError(
+                f"{self.path} was made by a newer bakeoff (schema version {version}; this "
+                f"bakeoff knows up to {known}): upgrade bakeoff to read it, or use another --db"
+            )
+
+    def _migrate(self) -> None:
+        pending = migrations()
+        if self._schema_version() >= pending[-1][0]:
+            return  # up to date: no write lock taken (readers and a running writer go on)
+        with self._transaction():
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = self._schema_version()
+            self._check_schema(version)
+            for number, sql in pending:
+                if number <= version:
+                    continue
                 for statement in _split_sql(sql):
                     self._conn.execute(statement)
                 self._conn.execute(f"PRAGMA user_version = {number}")
-                self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn)
+        return _Transaction(self._conn.raw, self.path)
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -374,7 +428,7 @@ class SqliteStore(Store):
     @property
     def connection(self) -> sqlite3.Connection:
         """For read-only views (the web app's paginated queries)."""
-        return self._conn
+        return self._conn.raw
 
     def close(self) -> None:
         self._conn.close()
@@ -383,17 +437,20 @@ class SqliteStore(Store):
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (KeyboardInterrupt included)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
 
     def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
+        with one_line_errors(self._path):
+            self._conn.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self._conn.execute("COMMIT")
-        else:
-            self._conn.execute("ROLLBACK")
+        with one_line_errors(self._path):
+            if exc_type is None:
+                self._conn.execute("COMMIT")
+            elif self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                self._conn.execute("ROLLBACK")
 
 
 def _split_sql(script: str) -> list[str]:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bakeoff.core.errors import DataError
+from bakeoff.core.surrogates import clean_json_value, may_decode_to_surrogates
+
+log = logging.getLogger(__name__)
 
 
 def existing_file(path: str | Path, what: str) -> Path:
@@ -31,10 +35,7 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             for lineno, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
+                obj = _decode_line(line, path, lineno)
                 if not isinstance(obj, dict):
                     raise DataError(f"{path}:{lineno}: expected a JSON object per line")
                 yield lineno, obj
@@ -42,6 +43,27 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _decode_line(line: str, path: Path, lineno: int) -> Any:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg})") from None
+    except RecursionError:
+        raise DataError(f"{path}:{lineno}: JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise DataError(f"{path}:{lineno}: unreadable JSON ({exc})") from None
+    if may_decode_to_surrogates(line):
+        obj, replaced = clean_json_value(obj)
+        if replaced:
+            log.warning(
+                "%s:%d: text with a lone surrogate escape (\\uD800-\\uDFFF): "
+                "each replaced by U+FFFD",
+                path,
+                lineno,
+            )
+    return obj
 
 
 def require_field(
