@@ -122,7 +122,7 @@ def test_long_inputs_keep_both_ends() -> None:
 def test_unknown_pages_are_404(app: App) -> None:
     assert app.handle("/run/nope").status == 404
     assert app.handle("/etc/passwd").status == 404
-    assert app.handle(f"/run/{RUN}/samples?after=zzz").status == 200  # bad numbers ignored
+    assert app.handle(f"/run/{RUN}/samples?after=zzz").status == 400  # not a position
 
 
 def test_page_query_uses_limit_and_index(db: Path) -> None:

@@ -3,11 +3,18 @@
 Routes: ``/`` runs · ``/run/ID`` comparison · ``/run/ID/samples`` paged samples side by side ·
 ``/run/ID/guide`` the full HTML guide · ``/static/style.css``. Every response carries a strict
 Content-Security-Policy: no script may run, nothing may be fetched from another origin.
+
+Every request gets an answer: a parameter out of range is a 400, a request whose ``Host`` is not
+this machine's name for the server a 403 (a page on another site that has its name resolve to
+127.0.0.1, "DNS rebinding", would otherwise read every stored run), and anything that fails
+while answering a 500 page that names the problem in one line, never a traceback.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from bakeoff.core.errors import BakeoffError
+from bakeoff.storage._health import as_store_error
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.web import pages, queries
 
@@ -36,6 +45,14 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+MAX_POSITION = 2**63 - 1
+"""Sample positions are SQLite integers: a page parameter beyond them is a 400, not a crash."""
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::"})
+
+
+class BadRequestError(Exception):
+    """A request parameter that cannot be answered (the message says which): HTTP 400."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +82,12 @@ class App:
         SqliteStore(self.db, create=False).close()
 
     def handle(self, target: str) -> Response:
+        try:
+            return self._route(target)
+        except BadRequestError as error:
+            return Response(400, pages.error_page(str(error), "bad request"))
+
+    def _route(self, target: str) -> Response:
         split = urlsplit(target)
         parts = [unquote(p) for p in split.path.split("/") if p]
         query = {k: v[-1] for k, v in parse_qs(split.query).items()}
@@ -154,7 +177,7 @@ class App:
         with self._lock:
             guide, failure = self._guides.get(key), self._failed.get(key)
         if failure is not None:
-            return Response(500, pages.error_page(failure))
+            return Response(500, pages.error_page(failure, "error"))
         if guide is None:
             return Response(200, pages.building_page(run.run_id, run.name))
         return Response(200, guide, csp=GUIDE_CSP)
@@ -186,17 +209,25 @@ class App:
 def _pair(models: tuple[str, ...], query: Mapping[str, str]) -> tuple[str, str]:
     a = query.get("a") if query.get("a") in models else models[0]
     b = query.get("b") if query.get("b") in models else next(m for m in models if m != a)
+    if a == b:
+        raise BadRequestError(f"a and b name the same model ({a}): pick two different models")
     return str(a), str(b)
 
 
-def _int(query: Mapping[str, str], key: str) -> int | None:
+def _int(query: Mapping[str, str], key: str, minimum: int) -> int | None:
     value = query.get(key)
     if value is None or value == "":
         return None
     try:
-        return int(value)
-    except ValueError:
-        return None
+        number = int(value)
+    except ValueError:  # not a number, or more digits than Python converts
+        number = None
+    if number is None or not minimum <= number <= MAX_POSITION:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise BadRequestError(
+            f"{key}={shown!r}: a sample position from {minimum} to {MAX_POSITION}"
+        )
+    return number
 
 
 def _samples(
@@ -208,7 +239,7 @@ def _samples(
     task = query.get("task") if query.get("task") in run.tasks else run.tasks[0]
     task = str(task)
     disagree = query.get("disagree") == "1"
-    before, after = _int(query, "before"), _int(query, "after")
+    before, after = _int(query, "before", 0), _int(query, "after", -1)
     size = queries.PAGE_SIZE
     # One row more than shown says whether there is a page beyond this one.
     rows = queries.sample_page(
@@ -247,16 +278,71 @@ def _not_found(message: str) -> Response:
     return Response(404, pages.error_page(message))
 
 
+def host_allowed(host_header: str | None, bound: str) -> bool:
+    """Whether a request's ``Host`` names this server: a loopback name, the address it is bound
+    to, or (bound to every interface) any IP address. A browser always sends the name it
+    resolved, so a rebinding attacker's page arrives with its own domain and is refused; an IP
+    literal cannot be rebound. A request without the header (HTTP/1.0 tools) is let through:
+    no browser sends one."""
+    if host_header is None:
+        return True
+    try:
+        name = urlsplit(f"//{host_header.strip()}").hostname
+    except ValueError:  # an unclosed "[" and the like
+        return False
+    if not name:
+        return False
+    bound = bound.strip("[]").lower()
+    if name in LOOPBACK_NAMES or name == bound:
+        return True
+    if bound in WILDCARD_ADDRESSES:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def _failure(app: App, error: Exception) -> Response:
+    """The 500 page: one line naming the problem; the traceback goes nowhere."""
+    if isinstance(error, sqlite3.Error):
+        translated = as_store_error(app.db, error)
+        message = str(translated) if translated else f"database error: {error}"
+    elif isinstance(error, BakeoffError):
+        message = str(error)
+    else:
+        message = f"internal error ({type(error).__name__}): see the terminal running serve"
+    print(f"serve: {message.splitlines()[0] if message else ''}", file=sys.stderr, flush=True)
+    return Response(500, pages.error_page(message, "error"))
+
+
 class _Handler(BaseHTTPRequestHandler):
     app: App
+    bound_host: str
     server_version = "bakeoff"
     sys_version = ""
 
     def do_GET(self) -> None:
-        self._respond(self.app.handle(self.path))
+        self._respond(self._answer())
 
     def do_HEAD(self) -> None:
-        self._respond(self.app.handle(self.path), body=False)
+        self._respond(self._answer(), body=False)
+
+    def _answer(self) -> Response:
+        if not host_allowed(self.headers.get("Host"), self.bound_host):
+            return Response(
+                403,
+                pages.error_page(
+                    "this server answers requests for localhost, 127.0.0.1 or [::1] "
+                    "(or the address it listens on) only",
+                    "forbidden",
+                ),
+            )
+        try:
+            return self.app.handle(self.path)
+        except Exception as error:  # every request gets an answer, never a dropped connection
+            return _failure(self.app, error)
 
     def _respond(self, response: Response, body: bool = True) -> None:
         data = response.body.encode("utf-8")
@@ -275,7 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def make_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
-    handler = type("Handler", (_Handler,), {"app": app})
+    handler = type("Handler", (_Handler,), {"app": app, "bound_host": host})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

@@ -286,5 +286,5 @@ def building_page(run_id: str, name: str) -> str:
     return page("building the guide…", body).replace("<head>", "<head>" + refresh, 1)
 
 
-def error_page(message: str) -> str:
-    return page("not found", f"<p>{esc(message)}</p>")
+def error_page(message: str, title: str = "not found") -> str:
+    return page(title, f"<p>{esc(message)}</p>")

@@ -16,10 +16,17 @@ from bakeoff.core.errors import StoreError
 PAGE_SIZE = 25
 
 
+def read_only_uri(path: Path) -> str:
+    """``file:`` URI opening ``path`` read-only. The path is percent-quoted: in a bare path a
+    ``#`` or ``?`` would end it early (``we#ird.db`` would open, and create, ``we``
+    read-write) and a ``%`` would be decoded."""
+    return f"{path.absolute().as_uri()}?mode=ro"
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """A read-only connection: the web app never writes."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30.0)
+        conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=30.0)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open {path}: {exc}") from None
     conn.row_factory = sqlite3.Row
