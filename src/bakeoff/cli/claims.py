@@ -7,10 +7,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from rich.markup import escape
-from rich.table import Table
-
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
+from bakeoff.cli.terminal import markup
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
     from bakeoff.report.claims import check_claims, load_claims
     from bakeoff.report.model import build_report
 
@@ -42,12 +42,16 @@ def handle(args: argparse.Namespace) -> int:
         payload = {"run": report.run.run_id, "verdicts": [asdict(v) for v in verdicts]}
         console.out(json.dumps(payload, indent=2, ensure_ascii=False), highlight=False)
         return 0
-    table = Table(title=f"claims vs run {report.run.run_id}", show_lines=True)
+    table = Table(title=f"claims vs run {markup(report.run.run_id)}", show_lines=True)
     for column in ("claim", "verdict", "evidence"):
         table.add_column(column, overflow="fold")
     colors = {"consistent": "green", "contradicted": "red"}
     for v in verdicts:
         color = colors.get(v.verdict, "yellow")
-        table.add_row(escape(v.claim), f"[{color}]{v.verdict}[/{color}]", escape(v.evidence))
+        table.add_row(
+            markup(v.claim, multiline=True),
+            f"[{color}]{markup(v.verdict)}[/{color}]",
+            markup(v.evidence),
+        )
     console.print(table)
     return 0

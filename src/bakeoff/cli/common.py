@@ -1,14 +1,19 @@
-"""Options and helpers shared by subcommands."""
+"""Options and helpers shared by subcommands.
+
+Parsers import this module, so it stays light: the store and Rich load when a command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
-from bakeoff.storage.sqlite import SqliteStore
+    from bakeoff.storage.sqlite import SqliteStore
 
 DEFAULT_DB = "bakeoff.db"
 
@@ -22,12 +27,18 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_store(path: str, *, create: bool) -> SqliteStore:
+    from bakeoff.storage.sqlite import SqliteStore
+
     return SqliteStore(Path(path), create=create)
 
 
 def stdout_console() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)

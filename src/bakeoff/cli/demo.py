@@ -7,8 +7,7 @@ from pathlib import Path
 
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
 from bakeoff.cli.run import run_plan
-from bakeoff.core.model import ModelSpec
-from bakeoff.runner.plan import RunConfig, make_plan
+from bakeoff.cli.terminal import markup
 
 DEFAULT_MODELS = ("gemma3-270m=llamacpp:gemma3-270m", "smollm2-135m=llamacpp:smollm2-135m")
 QUANTIZED_MODEL = "gemma3-270m-q3=llamacpp:gemma3-270m-q3_k_m"
@@ -31,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def handle(args: argparse.Namespace) -> int:
+    from bakeoff.core.model import ModelSpec
     from bakeoff.report.write import write_reports  # numpy/scipy only when a report is written
+    from bakeoff.runner.plan import RunConfig, make_plan
 
     models = DEFAULT_MODELS + ((QUANTIZED_MODEL,) if args.quantized else ())
     config = RunConfig(
@@ -49,5 +50,5 @@ def handle(args: argparse.Namespace) -> int:
         store.close()
     console = stdout_console()
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {markup(path)}")
     return 0 if outcome.failed == 0 else 1

@@ -1,4 +1,7 @@
-"""Rich progress bars for runs: one bar per (model, task), with counts, rate and ETA."""
+"""Rich progress bars for runs: one bar per (model, task), with counts, rate and ETA.
+
+Imported when a run starts, not by the parser (Rich's progress module is not free to load).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from bakeoff.cli.terminal import markup
 
 
 class RichProgress:
@@ -47,10 +52,10 @@ class RichProgress:
         self._progress.stop()
 
     def model_loading(self, model: str) -> None:
-        self._progress.console.print(f"[dim]loading {model}…[/dim]")
+        self._progress.console.print(f"[dim]loading {markup(model)}…[/dim]")
 
     def task_started(self, model: str, task: str, total: int, done: int) -> None:
-        label = f"{model} · {task}"
+        label = markup(f"{model} · {task}")  # the bar's column renders it as markup
         self._current = self._progress.add_task(label, total=total, completed=done)
 
     def advance(self, count: int) -> None:

@@ -1,24 +1,26 @@
-"""``bakeoff run``: run models on tasks, storing every finished sample (resumable)."""
+"""``bakeoff run``: run models on tasks, storing every finished sample (resumable).
+
+The parser is all this module loads up front; the runner, the backends and Rich are imported
+when a run starts (``bakeoff --help`` stays fast).
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
-from bakeoff.backends.base import preflight
 from bakeoff.cli.common import add_db_option, open_store, stderr_console, stdout_console
-from bakeoff.cli.progress import RichProgress
+from bakeoff.cli.terminal import markup
 from bakeoff.core.errors import ConfigError
-from bakeoff.core.model import ModelSpec
-from bakeoff.pricing.catalog import PriceCatalog
-from bakeoff.runner.dry_run import ModelEstimate, estimate_plan
-from bakeoff.runner.fallback import FORMULATION_LABEL
-from bakeoff.runner.plan import Plan, RunConfig, make_plan
-from bakeoff.runner.run import RunOptions, RunOutcome, execute_plan, model_prices
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from bakeoff.runner.dry_run import ModelEstimate
+    from bakeoff.runner.plan import Plan, RunConfig
+    from bakeoff.runner.run import RunOptions, RunOutcome
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,6 +83,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    from bakeoff.core.model import ModelSpec
+    from bakeoff.runner.plan import RunConfig
+
     if args.data_dir:
         if not os.path.isdir(args.data_dir):
             raise ConfigError(f"--data-dir {args.data_dir} is not a folder")
@@ -98,6 +103,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
+    from bakeoff.pricing.catalog import PriceCatalog
+    from bakeoff.runner.run import RunOptions
+
     if args.max_cost is not None and not args.max_cost >= 0:
         raise ConfigError("--max-cost must be a number of dollars >= 0")
     return RunOptions(
@@ -109,6 +117,10 @@ def run_options(args: argparse.Namespace) -> RunOptions:
 
 def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutcome:
     """Preflight every model, then run with progress bars. Shared by ``run`` and ``demo``."""
+    from bakeoff.backends.base import preflight
+    from bakeoff.cli.progress import RichProgress
+    from bakeoff.runner.run import RunOptions, execute_plan, model_prices
+
     for spec in plan.models:
         preflight(spec)
     model_prices(plan, options or RunOptions())  # a missing price fails before anything is written
@@ -116,12 +128,16 @@ def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutco
     console = stderr_console()
     n_samples = sum(len(s) for s in plan.samples.values())
     console.print(
-        f"run [bold]{plan.run_id[:12]}[/bold] ({plan.name}): {_count(len(plan.models), 'model')} × "
-        f"{_count(len(plan.tasks), 'task')}, {_count(n_samples, 'sample')} per model → {db}",
+        f"run [bold]{plan.run_id[:12]}[/bold] ({markup(plan.name)}): "
+        f"{_count(len(plan.models), 'model')} × {_count(len(plan.tasks), 'task')}, "
+        f"{_count(n_samples, 'sample')} per model → {markup(db)}",
         soft_wrap=True,  # a long database path stays on the line, copyable
     )
     for name, reason in plan.unavailable:
-        console.print(f"[yellow]skipped {escape(name)}[/yellow]: {escape(reason)}", soft_wrap=True)
+        console.print(
+            f"[yellow]skipped {markup(name)}[/yellow]: {markup(reason, multiline=True)}",
+            soft_wrap=True,
+        )
     try:
         with RichProgress(console) as progress:
             outcome = execute_plan(plan, store, progress=progress, options=options)
@@ -139,6 +155,8 @@ def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutco
 
 
 def _print_api_summary(console: Console, outcome: RunOutcome) -> None:
+    from bakeoff.runner.fallback import FORMULATION_LABEL
+
     if outcome.requests_sent or outcome.cache_hits:
         console.print(
             f"API: {outcome.requests_sent} HTTP requests ({outcome.retries} retries), "
@@ -147,13 +165,18 @@ def _print_api_summary(console: Console, outcome: RunOutcome) -> None:
         )
     for model, tasks in outcome.fallback_tasks.items():
         console.print(
-            f"[yellow]{escape(model)}: no log-probabilities from this API; "
-            f"{escape(', '.join(tasks))} scored by {FORMULATION_LABEL}[/yellow]",
+            f"[yellow]{markup(model)}: no log-probabilities from this API; "
+            f"{markup(', '.join(tasks))} scored by {FORMULATION_LABEL}[/yellow]",
             soft_wrap=True,
         )
 
 
 def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
+    from bakeoff.backends.base import preflight
+    from bakeoff.pricing.catalog import PriceCatalog
+    from bakeoff.runner.dry_run import estimate_plan
+    from bakeoff.runner.fallback import FORMULATION_LABEL
+
     for spec in plan.models:
         preflight(spec)
     store = open_store(db, create=False) if Path(db).exists() else None
@@ -164,13 +187,13 @@ def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
         if store is not None:
             store.close()
     console = stdout_console()
-    console.print(f"dry run {plan.run_id[:12]} ({escape(plan.name)}): nothing is sent")
+    console.print(f"dry run {plan.run_id[:12]} ({markup(plan.name)}): nothing is sent")
     for e in estimates:
         console.print(f"  {_estimate_line(e)}", soft_wrap=True)
     for e in estimates:
         if e.lettered_tasks:
             console.print(
-                f"{escape(e.label)}: {escape(', '.join(e.lettered_tasks))} would be scored by "
+                f"{markup(e.label)}: {markup(', '.join(e.lettered_tasks))} would be scored by "
                 f"{FORMULATION_LABEL}",
                 soft_wrap=True,
             )
@@ -179,7 +202,7 @@ def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
     unknown = [e.label for e in estimates if e.metered and e.price is None]
     console.print(
         f"estimated cost at most ${total:.4f}{limit}"
-        + (f", plus {', '.join(unknown)} (no price known)" if unknown else "")
+        + (f", plus {markup(', '.join(unknown))} (no price known)" if unknown else "")
         + ": prompt tokens ≈ characters / 4, output tokens at most max_tokens",
         soft_wrap=True,
     )
@@ -194,13 +217,15 @@ def _estimate_line(e: ModelEstimate) -> str:
     else:
         price, cost = "local, no per-token price", "$0"
     return (
-        f"{escape(e.label)}: {e.samples} samples, {e.requests} requests ({e.cached} answered by "
+        f"{markup(e.label)}: {e.samples} samples, {e.requests} requests ({e.cached} answered by "
         f"the request cache), to send ≈ {e.to_send.prompt_tokens:,} prompt + ≤ "
-        f"{e.to_send.max_output_tokens:,} output tokens; {escape(price)}; cost ≤ {cost}"
+        f"{e.to_send.max_output_tokens:,} output tokens; {markup(price)}; cost ≤ {cost}"
     )
 
 
 def handle(args: argparse.Namespace) -> int:
+    from bakeoff.runner.plan import make_plan
+
     plan = make_plan(config_from_args(args))
     options = run_options(args)
     if args.dry_run:
@@ -208,7 +233,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     outcome = run_plan(plan, args.db, options)
     stdout_console().print(
-        f"next: bakeoff report {outcome.run_id[:12]} --db {args.db}", soft_wrap=True
+        f"next: bakeoff report {outcome.run_id[:12]} --db {markup(args.db)}", soft_wrap=True
     )
     return 0 if outcome.failed == 0 else 1
 

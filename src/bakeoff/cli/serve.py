@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bakeoff.cli.common import add_db_option
+from bakeoff.cli.terminal import plain
 from bakeoff.core.errors import ConfigError
 
 
@@ -29,7 +30,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     host, port = server.server_address[:2]
     # Tests and scripts read this line to find the port when --port 0 was given.
-    print(f"serving {args.db} on http://{host!s}:{port} (Ctrl-C stops)", flush=True)
+    print(f"serving {plain(args.db)} on http://{plain(host)}:{port} (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     finally:
