@@ -11,11 +11,14 @@ import json
 import math
 from typing import Any
 
+from bakeoff.report.model.speed_lab import SpeedSection
 from bakeoff.report.model.view import ReportModel
 from bakeoff.report.recommendation import recommendation, recommendation_items
 
-SCHEMA_VERSION = "2.3"
-"""2.3: ``output_tokens_estimated`` on ``speed[]``, ``cost[]`` and ``cost[].tasks[]`` (some
+SCHEMA_VERSION = "2.4"
+"""2.4: ``speed_lab`` (the speed lab's run the guide shows: its scenarios' figures, the models'
+memory, the requests counted; not the per-request records).
+2.3: ``output_tokens_estimated`` on ``speed[]``, ``cost[]`` and ``cost[].tasks[]`` (some
 generated tokens are stream-chunk counts, not token counts).
 2.2: ``power.note`` (assumed discordance, masked subset, or why no MDD);
 ``tasks[].transcript_chat`` (models prompted for a chat probe by plain transcript).
@@ -39,7 +42,7 @@ def _clean(value: Any) -> Any:
 
 def report_data(report: ReportModel) -> dict[str, Any]:
     data = dataclasses.asdict(dataclasses.replace(report, speed_lab=None))
-    data.pop("speed_lab")
+    data["speed_lab"] = _speed_lab(report.speed_lab)
     tasks = data["tasks"]
     for task, source in zip(tasks, report.tasks, strict=True):
         task["primary_metric"] = source.primary.name if source.primary else None
@@ -54,3 +57,13 @@ def report_data(report: ReportModel) -> dict[str, Any]:
 
 def render_json(report: ReportModel) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _speed_lab(section: SpeedSection | None) -> dict[str, Any] | None:
+    """The speed lab's figures as the guide shows them; its per-request records stay in the
+    store's speed tables (docs/speed.md), which a report need not copy."""
+    if section is None:
+        return None
+    data = dataclasses.asdict(dataclasses.replace(section, records=[]))
+    data.pop("records")
+    return data
