@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bakeoff.backends._hf_batching import (
+from bakeoff.backends.hf._batching import (
     MIN_SHARED_PREFIX,
     common_prefix_length,
     plan_batches,
@@ -129,7 +129,7 @@ def test_a_kept_prefix_is_reused_while_it_still_starts_every_context() -> None:
 def test_model_loading_draws_no_tqdm_bar(capsys: pytest.CaptureFixture[str]) -> None:
     """transformers' GGUF loader draws a plain tqdm bar that would garble bakeoff's progress."""
     tqdm_auto = pytest.importorskip("tqdm.auto")
-    from bakeoff.backends.hf import _without_progress_bars
+    from bakeoff.backends.hf._model import _without_progress_bars
 
     with _without_progress_bars():
         for _ in tqdm_auto.tqdm(range(3), desc="de-quantizing"):
