@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
+from bakeoff.cli.terminal import markup
 from bakeoff.core.errors import ConfigError
 
 
@@ -56,5 +57,5 @@ def handle(args: argparse.Namespace) -> int:
         store.close()
     console = stdout_console()
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {markup(path)}")
     return 0

@@ -8,38 +8,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from types import TracebackType
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from bakeoff.cli.common import add_db_option, open_store, stdout_console
+from bakeoff.cli.terminal import plain
 from bakeoff.core.errors import ConfigError
-from bakeoff.core.model import ModelSpec
-from bakeoff.core.speed_records import Scenario
-from bakeoff.report.html import speed_html_page
-from bakeoff.report.markdown import speed_markdown
-from bakeoff.report.model.speed_lab import SpeedSection, build_speed_section
-from bakeoff.report.speed_lab import (
-    latency_rows,
-    note_lines,
-    phase_rows,
-    resource_rows,
-    throughput_rows,
-)
-from bakeoff.speed.lab import Progress as LabProgress
-from bakeoff.speed.lab import SpeedConfig, run_speed
-from bakeoff.speed.load import Outcome
-from bakeoff.speed.metrics import parse_slo
-from bakeoff.storage.speed_store import SpeedStore
+
+if TYPE_CHECKING:
+    from bakeoff.speed.lab import SpeedConfig
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,6 +64,10 @@ def int_list(text: str, option: str) -> tuple[int, ...]:
 
 
 def config_from_args(args: argparse.Namespace) -> SpeedConfig:
+    from bakeoff.core.model import ModelSpec
+    from bakeoff.speed.lab import SpeedConfig
+    from bakeoff.speed.metrics import parse_slo
+
     if not args.model:
         raise ConfigError("give at least one model: -m llamacpp:gemma3-270m")
     return SpeedConfig(
@@ -104,46 +84,13 @@ def config_from_args(args: argparse.Namespace) -> SpeedConfig:
     )
 
 
-class LiveProgress:
-    """One bar per model × load point; failures counted live."""
-
-    def __init__(self, console: Console) -> None:
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self._task: TaskID | None = None
-        self._failed = 0
-
-    def __enter__(self) -> LiveProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._progress.stop()
-
-    def scenario(self, model: str, scenario: Scenario, total: int) -> None:
-        self._failed = 0
-        label = (
-            f"{model} · prompt {scenario.prompt_tokens} · output {scenario.output_tokens} · "
-            + scenario.key().rsplit("-", 1)[-1]
-        )
-        self._task = self._progress.add_task(label, total=total, failed=0)
-
-    def request(self, outcome: Outcome) -> None:
-        if self._task is None:
-            return
-        self._failed += outcome.error is not None
-        self._progress.update(self._task, advance=1, failed=self._failed)
-
-
 def handle(args: argparse.Namespace) -> int:
+    from bakeoff.cli._speed_output import LiveProgress, print_tables, write_report
+    from bakeoff.report.model.speed_lab import build_speed_section
+    from bakeoff.speed.lab import Progress as LabProgress
+    from bakeoff.speed.lab import run_speed
+    from bakeoff.storage.speed_store import SpeedStore
+
     console = stdout_console()
     config = None
     if args.show is None:
@@ -163,31 +110,6 @@ def handle(args: argparse.Namespace) -> int:
     print_tables(console, section)
     if args.report:
         write_report(Path(args.report), section)
-        console.print(f"wrote {args.report}.md and {args.report}.html", markup=False)
+        report = plain(args.report)
+        console.print(f"wrote {report}.md and {report}.html", markup=False)
     return 0
-
-
-def print_tables(console: Console, section: SpeedSection) -> None:
-    for title, (header, rows) in (
-        ("throughput", throughput_rows(section)),
-        ("latency (ms)", latency_rows(section)),
-        ("prompt processing vs generation (lowest concurrency)", phase_rows(section)),
-        ("memory and energy", resource_rows(section)),
-    ):
-        table = Table(title=title)
-        for column in header:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-    for line in note_lines(section):
-        console.print(line, markup=False)
-    console.print(f"speed run {section.run.speed_run_id[:12]}", markup=False)
-
-
-def write_report(base: Path, section: SpeedSection) -> None:
-    try:
-        base.with_suffix(".md").write_text(speed_markdown(section), encoding="utf-8")
-        base.with_suffix(".html").write_text(speed_html_page(section), encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write report {base}: {exc.strerror}") from None
