@@ -17,6 +17,7 @@ token per 4 characters, at least 1; token ids are a hash of each 4-character pie
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Sequence
 
@@ -43,15 +44,20 @@ from bakeoff.core.types import (
     Usage,
 )
 
+_OPTIONS = ("seed", "skill", "delay_ms", "fail_every")
+
 
 def _option(spec: ModelSpec, name: str, default: float) -> float:
     raw = spec.options.get(name)
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise ConfigError(f"mock option {name}={raw!r} must be a number") from None
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"mock option {name}={raw!r} must be a number >= 0")
+    return value
 
 
 class MockBackend(Backend):
@@ -65,6 +71,12 @@ class MockBackend(Backend):
         self.delay = _option(spec, "delay_ms", 0.0) / 1000.0
         self.fail_every = int(_option(spec, "fail_every", 0))
         self.calls = 0
+
+    @classmethod
+    def preflight(cls, spec: ModelSpec) -> None:
+        """Every option read now, before the run row is written: a bad one leaves no run."""
+        for name in _OPTIONS:
+            _option(spec, name, 0.0)
 
     def info(self) -> ModelInfo:
         return ModelInfo(

@@ -200,6 +200,8 @@ def read_override_file(path: Path) -> dict[str, tuple[float, float]]:
         text = path.expanduser().read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read price file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"price file {path} is not UTF-8 text") from None
     try:
         import yaml
 

@@ -91,6 +91,8 @@ def load_claims(path: Path) -> tuple[str | None, list[Claim]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read claims file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"claims file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"claims file {path} is not valid YAML: {_one_line(exc)}") from None
     run = None

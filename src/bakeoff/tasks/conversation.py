@@ -42,7 +42,7 @@ from bakeoff.core.types import (
     Sample,
 )
 from bakeoff.tasks.base import MetricSpec, SampleScore, Task
-from bakeoff.tasks.generic import int_option, reject_unknown_options
+from bakeoff.tasks.generic import MAX_GENERATED_SAMPLES, int_option, reject_unknown_options
 
 ACC = MetricSpec("acc", binary=True, scale=100.0)
 KINDS = ("fact", "refer_back", "persona", "format")
@@ -154,7 +154,7 @@ class ConversationProbe(Task):
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
         reject_unknown_options(self.name, options, {"n", "seed", "depths", "kinds"})
-        self.n = int_option(options, "n", 5, minimum=1)
+        self.n = int_option(options, "n", 5, minimum=1, maximum=MAX_GENERATED_SAMPLES)
         self.seed = int_option(options, "seed", 0)
         self.depths = _parse_depths(options.get("depths", ""))
         self.kinds = _parse_kinds(options.get("kinds", ""))

@@ -31,21 +31,34 @@ from bakeoff.scoring.text import exact_match
 from bakeoff.tasks.base import MetricSpec, SampleScore, Task
 from bakeoff.tasks.data import read_jsonl, require_field
 
+MAX_GENERATED_SAMPLES = 100_000
+"""The most samples a task that makes its own (``n=`` of a probe) builds: they are all made, and
+stored with the run, before the first request is sent."""
+
 ACC = MetricSpec("acc", binary=True, scale=100.0)
 ACC_NORM = MetricSpec("acc_norm", binary=True, scale=100.0)
 EXACT_MATCH = MetricSpec("exact_match", binary=True, scale=100.0)
 
 
-def int_option(options: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def int_option(
+    options: Mapping[str, str],
+    name: str,
+    default: int,
+    minimum: int = 0,
+    maximum: int | None = None,
+) -> int:
     raw = options.get(name)
     if raw is None:
         return default
     try:
         value = int(raw)
-    except ValueError:
-        raise ConfigError(f"option {name}={raw!r} must be an integer") from None
+    except ValueError:  # not an integer, or more digits than Python converts
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        raise ConfigError(f"option {name}={shown!r} must be an integer") from None
     if value < minimum:
         raise ConfigError(f"option {name}={value} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"option {name}={value} must be at most {maximum:,}")
     return value
 
 
@@ -234,6 +247,10 @@ class JsonlGenerationTask(GenerationTask):
         for lineno, obj in read_jsonl(self.path):
             prompt = require_field(obj, ("prompt", "input", "question"), self.path, lineno)
             target = require_field(obj, ("target", "answer", "output"), self.path, lineno)
+            if isinstance(target, list) and not target:
+                # Scored against targets[0]: an empty list would fail mid-run, after the run
+                # row is written.
+                raise DataError(f"{self.path}:{lineno}: 'target' is an empty list")
             targets = tuple(str(t) for t in target) if isinstance(target, list) else str(target)
             sample_id = str(obj.get("id", f"line{lineno}"))
             samples.append(Sample(sample_id, str(prompt), targets))

@@ -51,6 +51,7 @@ from bakeoff.tasks.generic import (
     ACC,
     ACC_NORM,
     EXACT_MATCH,
+    MAX_GENERATED_SAMPLES,
     GenerationTask,
     int_option,
     reject_unknown_options,
@@ -432,7 +433,7 @@ class ScriptCopyProbe(GenerationTask):
         options = dict(options or {})
         reject_unknown_options(self.name, options, {"n", "seed", "langs"})
         self.scripts = parse_languages(options, tuple(SCRIPTS), self.name)
-        self.n = int_option(options, "n", 10, minimum=1)
+        self.n = int_option(options, "n", 10, minimum=1, maximum=MAX_GENERATED_SAMPLES)
         self.seed = int_option(options, "seed", 0)
         rng = random.Random(f"bakeoff:{self.name}:{self.seed}")
         per_script: dict[str, list[Sample]] = {}

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from bakeoff.core.types import GenerationSettings, JSONValue, Sample
 from bakeoff.scoring.text import first_line, first_number
 from bakeoff.tasks.generic import (
+    MAX_GENERATED_SAMPLES,
     GenerationTask,
     MultipleChoiceTask,
     int_option,
@@ -48,7 +49,7 @@ class _SeededProbe:
 
     def _read_common(self, task: str, options: Mapping[str, str], extra: set[str]) -> None:
         reject_unknown_options(task, options, {"n", "seed"} | extra)
-        self.n = int_option(options, "n", self.default_n, minimum=1)
+        self.n = int_option(options, "n", self.default_n, minimum=1, maximum=MAX_GENERATED_SAMPLES)
         self.seed = int_option(options, "seed", 0)
 
 

@@ -67,6 +67,8 @@ def load_weights(path: Path) -> dict[str, dict[str, float]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read weights file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"weights file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"weights file {path} is not valid YAML: {_one_line(exc)}") from None
     if isinstance(data, dict) and isinstance(data.get("profiles"), dict):

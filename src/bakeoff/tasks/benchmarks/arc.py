@@ -3,7 +3,10 @@
 ``choices.label.index(answerKey)``, acc and acc_norm; test split, few-shot from train.
 
 Reads the hub layout (``question`` a string, ``choices: {text, label}``) and the original ARC
-JSONL (``question: {stem, choices: [{text, label}]}``, as in the shared copy).
+JSONL (``question: {stem, choices: [{text, label}]}``, as in the shared copy). Files are found
+under bakeoff's own names (``arc_easy/test``), AI2's (``ARC-Easy/ARC-Easy-Test.jsonl``, as the
+release unpacks, ``ARC-Easy-Test.jsonl`` in the folder given, or ``ARC-Easy/Test.jsonl``) and the
+hub's (``ARC-Easy/test-00000-of-00001.parquet``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,25 @@ from bakeoff.tasks.benchmarks._base import BenchmarkTask, row_id
 from bakeoff.tasks.benchmarks._fewshot import Doc
 from bakeoff.tasks.benchmarks._loading import Row
 from bakeoff.tasks.generic import ACC, ACC_NORM
+
+_AI2_SPLIT = {"test": "Test", "train": "Train", "validation": "Dev"}
+
+
+def arc_stems(config: str, short: str) -> dict[str, tuple[str, ...]]:
+    """Where a split of ``config`` (ARC-Easy, ARC-Challenge) may lie, for each split: bakeoff's
+    layout, AI2's release (unpacked, or its folder given as the data directory) and the hub's."""
+    stems: dict[str, tuple[str, ...]] = {}
+    for split, ai2 in _AI2_SPLIT.items():
+        stems[split] = (
+            f"{short}/{split}",
+            f"{config}/{config}-{ai2}",
+            f"ARC-V1-Feb2018-2/{config}/{config}-{ai2}",
+            f"{config}-{ai2}",
+            f"{config}/{ai2}",
+            f"{config}/{split}-00000-of-00001",
+            f"ai2_arc/{config}/{split}-00000-of-00001",
+        )
+    return stems
 
 
 class ArcEasy(BenchmarkTask):
@@ -29,10 +51,7 @@ class ArcEasy(BenchmarkTask):
     hub_name = "ARC-Easy"
     eval_split = "test"
     fewshot_split = "train"
-    split_stems: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "test": ("arc_easy/test",),
-        "train": ("arc_easy/train",),
-    }
+    split_stems: ClassVar[Mapping[str, tuple[str, ...]]] = arc_stems("ARC-Easy", "arc_easy")
     metrics = (ACC, ACC_NORM)
     primary_metric = "acc"
 
@@ -55,7 +74,6 @@ class ArcChallenge(ArcEasy):
     description = "ARC-Challenge: harder grade-school science questions (acc, acc_norm)."
     reference = "lm-eval arc_challenge v1.0"
     hub_name = "ARC-Challenge"
-    split_stems: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "test": ("arc_challenge/test",),
-        "train": ("arc_challenge/train",),
-    }
+    split_stems: ClassVar[Mapping[str, tuple[str, ...]]] = arc_stems(
+        "ARC-Challenge", "arc_challenge"
+    )
