@@ -105,6 +105,7 @@ def _block(block: Block) -> str:
         return f'<ul class="rec">{items}</ul>'
     if isinstance(block, Notes):
         return "".join(f"<p>{untrusted_html(line)}</p>" for line in block.lines)
+    # A Group: its blocks one after another, no line between them.
     return "".join(_block(child) for child in block.blocks)
 
 
