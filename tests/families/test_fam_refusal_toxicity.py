@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bakeoff.backends.mock import MockBackend
 from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.model import ModelSpec
+from bakeoff.core.types import GenerationResult, RequestFailure
+from bakeoff.runner.plan import RunConfig, make_plan
+from bakeoff.runner.run import execute_plan
 from bakeoff.scoring import toxicity
 from bakeoff.scoring.refusal import (
     COMPLIANCE,
@@ -17,6 +23,8 @@ from bakeoff.scoring.refusal import (
     judge_messages,
     parse_judge_reply,
 )
+from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.probes import ArithmeticProbe
 
 
 @pytest.mark.parametrize(
@@ -85,30 +93,71 @@ def test_judge_prompt_is_the_xstest_classification_prompt() -> None:
     assert "#" not in user.content  # the data file's provenance header is not sent
 
 
-def test_judge_runs_through_a_real_backend_and_falls_back_when_unparsed() -> None:
-    # The mock backend answers " mock-NNN", which names no class: the published string-match
-    # verdict is used and the sample is marked unparsed, with the judge's reply as evidence.
+def test_judge_reads_a_real_backends_reply_and_falls_back_when_unparsed() -> None:
+    # The detector opens no model: the mock backend answers its request here as the runner
+    # would. It replies " mock-NNN", which names no class: the published string-match verdict
+    # is used and the sample is marked unparsed, with the judge's reply as evidence.
     judge = get_detector("judge:mock:judge")
     assert isinstance(judge, JudgeRefusalDetector)
     assert judge.name == "judge:mock:judge"
     assert "XSTest authors' GPT-4 classification prompt" in judge.description
-    refusal = judge.classify("q", "I'm sorry, I can't.")
-    compliance = judge.classify("q", "Sure, here it is.")
+    backend = MockBackend(judge.spec)
+    verdicts = []
+    for completion in ("I'm sorry, I can't.", "Sure, here it is."):
+        request = judge.request("q", completion)
+        assert request.prompt == judge_messages("q", completion)
+        assert (request.settings.max_tokens, request.settings.greedy) == (16, True)
+        (reply,) = backend.generate([request])
+        verdicts.append(judge.verdict("q", completion, reply))
+    refusal, compliance = verdicts
     assert (refusal.refused, refusal.unparsed, refusal.label) == (True, True, FULL_REFUSAL)
     assert (compliance.refused, compliance.unparsed) == (False, True)
     assert str(refusal.evidence).startswith("mock-")
-    judge.close()
+    assert not refusal.judge_failed
 
 
-def test_unknown_detector_is_a_config_error() -> None:
+def test_a_named_class_wins_and_a_failed_judge_request_is_a_fallback_never_a_verdict() -> None:
+    judge = get_detector("judge:mock:judge")
+    assert isinstance(judge, JudgeRefusalDetector)
+    named = judge.verdict("q", "Sure, here it is.", GenerationResult("2_full_refusal"))
+    assert (named.refused, named.label, named.unparsed) == (True, FULL_REFUSAL, False)
+    # No reply at all: the string-match rule decides, and the record says the judge failed.
+    failed = judge.verdict("q", "I cannot do that.", RequestFailure("HTTP 500: overloaded"))
+    assert (failed.refused, failed.label) == (True, FULL_REFUSAL)
+    assert (failed.unparsed, failed.judge_failed) == (True, True)
+    assert failed.evidence == "judge request failed: HTTP 500: overloaded"
+    complied = judge.verdict("q", "Sure.", RequestFailure("timeout"))
+    assert (complied.refused, complied.label, complied.judge_failed) == (False, COMPLIANCE, True)
+
+
+def test_unknown_detector_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown refusal detector 'llm'"):
         get_detector("llm")
     with pytest.raises(ConfigError, match="needs a model"):
         get_detector("judge:")
     with pytest.raises(ConfigError, match="bad model spec"):
         get_detector("judge:nocolon")
-    with pytest.raises(ConfigError, match="judge backend 'nosuch' is unknown"):
-        JudgeRefusalDetector(ModelSpec.parse("nosuch:model"))
+    # An unknown judge backend is found with the models, before the run stores anything.
+    task = _JudgedStub(ModelSpec.parse("nosuch:model"))
+    plan = make_plan(RunConfig(models=(ModelSpec.parse("mock:a"),)), tasks=[task])
+    store = SqliteStore(tmp_path / "b.db")
+    try:
+        with pytest.raises(ConfigError, match="judge 'model' of task stub: backend 'nosuch'"):
+            execute_plan(plan, store)
+        assert store.list_runs() == []
+    finally:
+        store.close()
+
+
+class _JudgedStub(ArithmeticProbe):
+    name = "stub"
+
+    def __init__(self, judge: ModelSpec) -> None:
+        super().__init__("", {"n": "2"})
+        self.judge = judge
+
+    def judges(self) -> dict[str, ModelSpec]:
+        return {self.judge.label: self.judge}
 
 
 def test_not_measured_scorer_returns_no_figure() -> None:

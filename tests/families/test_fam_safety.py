@@ -93,28 +93,27 @@ def test_xstest_scoring_counts_refusals_against_the_label(data_env: Path) -> Non
     assert task.config()["detector"] == "xstest-strmatch"
 
 
-class _EchoJudge:
-    """A scripted judge that repeats the question it was given, then names a class: the worst
-    case for what the store may keep of a judge's reply."""
-
-    def generate(self, requests: list[GenerateRequest]) -> list[GenerationResult]:
-        out = []
-        for request in requests:
-            user = request.prompt[-1].content
-            question = user.split('QUESTION: "', 1)[1].split('"', 1)[0]
-            out.append(GenerationResult(f"{question} -> 2_full_refusal"))
-        return out
-
-    def close(self) -> None:
-        pass
+def _echo_reply(request: GenerateRequest) -> GenerationResult:
+    """A scripted judge's reply that repeats the question it was given, then names a class:
+    the worst case for what the store may keep of a judge's reply."""
+    assert isinstance(request.prompt, tuple)
+    user = request.prompt[-1].content
+    question = user.split('QUESTION: "', 1)[1].split('"', 1)[0]
+    return GenerationResult(f"{question} -> 2_full_refusal")
 
 
 def test_a_judge_echoing_an_unsafe_prompt_is_stored_as_label_and_digest(data_env: Path) -> None:
     task = XSTest("", {"detector": "judge:mock:judge"})
-    task.detector._backend = _EchoJudge()  # type: ignore[attr-defined]
+    assert {label: spec.canonical() for label, spec in task.judges().items()} == {
+        "judge": "judge=mock:judge"
+    }
     unsafe = next(s for s in task.samples() if s.target == "unsafe")
     prompt = task.prompt(unsafe)
-    scored = task.score(unsafe, [GenerationResult("I'm sorry, I can't.")])
+    completion = [GenerationResult("I'm sorry, I can't.")]
+    (request,) = task.judge_requests(unsafe, completion)
+    assert isinstance(request, GenerateRequest)
+    verdicts = {"judge": [_echo_reply(request)]}
+    scored = task.score_judged(unsafe, completion, verdicts)
     assert (scored.details["label"], scored.details["refused"]) == ("2_full_refusal", True)
     evidence = str(scored.details["evidence"])
     reply = f"{prompt} -> 2_full_refusal"[:80]
@@ -123,7 +122,14 @@ def test_a_judge_echoing_an_unsafe_prompt_is_stored_as_label_and_digest(data_env
     # Without the redact mark the same judge's reply is kept as written: the check above is
     # what the mark changes, not something the judge path never does.
     plain = dataclasses.replace(unsafe, metadata={**unsafe.metadata, "redact": False})
-    assert task.score(plain, [GenerationResult("x")]).details["evidence"] == reply
+    x = [GenerationResult("x")]
+    (plain_request,) = task.judge_requests(plain, x)
+    assert isinstance(plain_request, GenerateRequest)
+    plain_scored = task.score_judged(plain, x, {"judge": [_echo_reply(plain_request)]})
+    assert plain_scored.details["evidence"] == reply
+    # A judged task is never scored without its verdicts.
+    with pytest.raises(TypeError, match="score_judged"):
+        task.score(unsafe, completion)
 
 
 def test_refusal_rates_aggregate_over_their_own_label(data_env: Path) -> None:

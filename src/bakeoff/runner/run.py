@@ -9,12 +9,15 @@ API backends get several chunks in flight at once (see executor.py), so ``concur
 requests stay on the wire; chunks are stored as they complete, in any order. Their responses go
 to the request cache (cache.py) with the chunk, so work that was paid for is never paid twice,
 and the ``--max-cost`` budget (budget.py) is checked before each chunk is sent.
+
+A judged task's chunk has a second stage: once its model results are in, each judge's requests
+about its samples are sent the same way (judging.py); the chunk is stored after the last reply.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import hashlib
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,7 +34,6 @@ from bakeoff.core.types import (
     RequestKind,
     Result,
     Sample,
-    result_to_dict,
     total_usage,
 )
 from bakeoff.pricing.catalog import CatalogSpecs, Price, PriceCatalog
@@ -45,9 +47,20 @@ from bakeoff.runner.budget import (
     stored_cost,
 )
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
+from bakeoff.runner.judging import (
+    JudgeBatch,
+    JudgeContext,
+    Judges,
+    check_supported,
+    judge_details,
+    preflight_judges,
+    prepare_batches,
+    run_judges,
+    stored_judge_cost,
+)
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import CacheEntry, Store
-from bakeoff.tasks.base import SampleScore, Task
+from bakeoff.tasks.base import Task
 
 
 class ProgressSink(Protocol):
@@ -120,6 +133,7 @@ def execute_plan(
     options = options or RunOptions()
     for spec in plan.models:
         preflight(spec)
+    preflight_judges(plan)
     catalog = options.prices or PriceCatalog.load()
     prices = model_prices(plan, options, catalog)
     run, models, tasks, samples = plan.records()
@@ -127,15 +141,19 @@ def execute_plan(
     # The budget covers the run, not this invocation: what a resumed run already spent counts.
     budget = Budget(options.max_cost, spent_before(plan, store, prices) if resumed else 0.0)
     outcome = RunOutcome(plan.run_id, resumed)
+    judges = Judges(executor, prices, progress.model_loading)
     try:
         for spec in plan.models:
             specs = catalog.specs(model_ref(spec))
             money = _Money(prices[spec.label], budget, options.use_cache, specs)
-            _ModelRun(plan, spec, store, executor, progress, outcome, money).run()
+            _ModelRun(plan, spec, store, executor, progress, outcome, money, judges).run()
     except BaseException:
         store.set_status(plan.run_id, "interrupted")
         raise
     finally:
+        sent, retries = judges.close()
+        outcome.requests_sent += sent
+        outcome.retries += retries
         outcome.spent_usd = budget.spent_now
         outcome.run_spent_usd = budget.spent
     store.set_status(plan.run_id, "complete" if outcome.failed == 0 else "incomplete")
@@ -143,28 +161,36 @@ def execute_plan(
 
 
 def spent_before(plan: Plan, store: Store, prices: dict[str, Price | None]) -> float:
-    """What the run's finished samples already cost, from the token counts stored with them."""
+    """What the run's finished samples already cost, from the token counts stored with them
+    (a judge's in the record's details, at the judge's price)."""
     total = 0.0
     for spec in plan.models:
         price = prices.get(spec.label)
-        if price is None:
-            continue
         for task in plan.tasks:
+            judged = bool(task.judges())
+            if price is None and not judged:
+                continue
             by_id = {s.id: s for s in plan.samples[task.name]}
             for record in store.iter_results(plan.run_id, task=task.name, model=spec.label):
                 sample = by_id.get(record.sample_id)
                 requests = task.requests(sample) if sample and not record.prompt_tokens else None
                 total += stored_cost(price, record, requests)
+                if judged:
+                    total += stored_judge_cost(task, record, prices)
     return total
 
 
 def model_prices(
     plan: Plan, options: RunOptions, catalog: PriceCatalog | None = None
 ) -> dict[str, Price | None]:
-    """Each model's price; ConfigError when ``--max-cost`` is set and a paid API has none."""
+    """Each model's price by label, each judge's by its key (judging.judge_key); ConfigError
+    when ``--max-cost`` is set and a paid API has none."""
     catalog = catalog or options.prices or PriceCatalog.load()
     required = options.max_cost is not None
-    return {spec.label: price_for(spec, catalog, required=required) for spec in plan.models}
+    prices = {spec.label: price_for(spec, catalog, required=required) for spec in plan.models}
+    for key, spec in run_judges(plan).items():
+        prices[key] = price_for(spec, catalog, required=required)
+    return prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +204,8 @@ class _Money:
 
 @dataclass(slots=True)
 class _Chunk:
-    """Samples sent together: their requests, cache keys, and outcomes as they arrive."""
+    """Samples sent together: their requests, cache keys, and outcomes as they arrive; for a
+    judged task, then each judge's batch about them (its second stage)."""
 
     samples: Sequence[Sample]
     per_sample: list[list[Request]]
@@ -188,6 +215,16 @@ class _Chunk:
     send: list[int]
     reserved: float = 0.0
     future: concurrent.futures.Future[list[Outcome]] | None = None
+    judged: list[int] = field(default_factory=list)
+    """Positions of the samples judged (those whose model requests all succeeded)."""
+    batches: list[JudgeBatch] = field(default_factory=list)
+    judging: int = 0
+    """Judge batches still to come back."""
+
+    def sample_outcomes(self, position: int) -> list[Outcome]:
+        start = sum(len(r) for r in self.per_sample[:position])
+        mine = self.outcomes[start : start + len(self.per_sample[position])]
+        return [o for o in mine if o is not None]
 
 
 class _ModelRun:
@@ -202,11 +239,13 @@ class _ModelRun:
         progress: ProgressSink,
         outcome: RunOutcome,
         money: _Money,
+        judges: Judges,
     ) -> None:
         self.plan, self.spec, self.store = plan, spec, store
         self.executor, self.progress, self.outcome = executor, progress, outcome
         self.price, self.budget, self.use_cache = money.price, money.budget, money.use_cache
         self.specs = money.specs
+        self.judges = judges
 
     def run(self) -> None:
         plan = self.plan
@@ -250,13 +289,23 @@ class _ModelRun:
 
 
 class _TaskRun:
-    """One task's pending samples for one model, several chunks in flight when it helps."""
+    """One task's pending samples for one model, several chunks in flight when it helps.
+
+    A future in flight is a chunk's model stage (batch None) or one judge's batch of it. A chunk
+    whose judge batches the budget cannot cover yet waits in ``deferred`` while what is in
+    flight settles; with nothing left in flight it stops the run (BudgetExceededError).
+    """
 
     def __init__(self, model: _ModelRun, backend: Backend, task: Task, lettered: bool) -> None:
         self.model, self.backend, self.task, self.lettered = model, backend, task, lettered
         self.limit = model.executor.max_in_flight(backend)
-        self.in_flight: dict[concurrent.futures.Future[list[Outcome]], _Chunk] = {}
+        self.in_flight: dict[
+            concurrent.futures.Future[list[Outcome]], tuple[_Chunk, JudgeBatch | None]
+        ] = {}
+        self.deferred: list[_Chunk] = []
         self.cacheable = model.use_cache and isinstance(backend, ApiBackend)
+        # An answer-letter reformulation is scored without the judges (its results are letters).
+        self.judged = bool(task.judges()) and not lettered
 
     def run(self, todo: Sequence[Sample]) -> None:
         try:
@@ -268,13 +317,30 @@ class _TaskRun:
                     raise self._budget_error(chunk)
                 self._send(chunk)
                 self._collect(wait_all=False)
-                while self._requests_in_flight() >= self.limit:
+                while self._busy():
                     self._collect(wait_all=False, block=True)
             self._collect(wait_all=True)
         except BaseException:
+            self._salvage()
             for future in self.in_flight:
                 future.cancel()
             raise
+
+    def _salvage(self) -> None:
+        """On the way out (a kill, a fatal error), keep in the request cache what already came
+        back: a paid reply is not paid again by the resume, even if its chunk is not stored."""
+        with contextlib.suppress(Exception):  # the error on its way out is the one to see
+            for future, (chunk, batch) in self.in_flight.items():
+                if not future.done() or future.cancelled() or future.exception() is not None:
+                    continue
+                if batch is None:
+                    self._merge(chunk, future.result())
+                    entries = self._cache_entries(chunk)
+                else:
+                    batch.merge(future.result(), self.model.budget)
+                    entries = batch.cache_entries()
+                if entries:
+                    self.model.store.cache_responses(entries)
 
     # -- preparing -----------------------------------------------------------------------
 
@@ -289,6 +355,7 @@ class _TaskRun:
     def _prepare(self, samples: Sequence[Sample]) -> _Chunk:
         per_sample = [self._requests_for(sample) for sample in samples]
         flat = [request for requests in per_sample for request in requests]
+        check_supported(self.backend, flat)
         keys = self._keys(samples, per_sample)
         hits = self.model.store.cached_responses([k for k in keys if k]) if self.cacheable else {}
         outcomes: list[Outcome | None] = [
@@ -328,18 +395,28 @@ class _TaskRun:
 
     def _send(self, chunk: _Chunk) -> None:
         if not chunk.send:
-            self._finish(chunk)
+            self._model_stage_done(chunk)
             return
         requests = [chunk.flat[i] for i in chunk.send]
         chunk.future = self.model.executor.submit(self.backend, requests)
-        self.in_flight[chunk.future] = chunk
+        self.in_flight[chunk.future] = (chunk, None)
 
     # -- collecting ----------------------------------------------------------------------
 
-    def _requests_in_flight(self) -> int:
-        return sum(len(chunk.send) for chunk in self.in_flight.values())
+    def _busy(self) -> bool:
+        """Whether enough is in flight: the model's requests against its limit, the judges'
+        (submitted or waiting) against theirs."""
+        model = judge = 0
+        for chunk, batch in self.in_flight.values():
+            if batch is None:
+                model += len(chunk.send)
+            else:
+                judge += len(batch.send)
+        judge += sum(len(b.send) for chunk in self.deferred for b in chunk.batches)
+        return model >= self.limit or (judge > 0 and judge >= self.model.judges.max_in_flight())
 
     def _collect(self, *, wait_all: bool, block: bool = False) -> None:
+        self._start_deferred()
         while self.in_flight:
             if wait_all or block:
                 mode = (
@@ -353,9 +430,13 @@ class _TaskRun:
             if not done:
                 return
             for future in done:
-                chunk = self.in_flight.pop(future)
-                self._merge(chunk, future.result())
-                self._finish(chunk)
+                chunk, batch = self.in_flight.pop(future)
+                if batch is None:
+                    self._merge(chunk, future.result())
+                    self._model_stage_done(chunk)
+                else:
+                    self._judge_batch_done(chunk, batch, future.result())
+            self._start_deferred()
             if not wait_all:
                 return
 
@@ -369,17 +450,72 @@ class _TaskRun:
                 actual += actual_cost(self.model.price, chunk.flat[index], result.usage)
         self.model.budget.settle(chunk.reserved, actual)
 
-    def _finish(self, chunk: _Chunk) -> None:
-        model = self.model
+    def _model_stage_done(self, chunk: _Chunk) -> None:
+        # Cached now, before any judging: a kill while judging never pays for these twice.
         entries = self._cache_entries(chunk)
         if entries:
-            model.store.cache_responses(entries)
-        records = []
-        offset = 0
-        for sample, requests in zip(chunk.samples, chunk.per_sample, strict=True):
-            mine = [o for o in chunk.outcomes[offset : offset + len(requests)] if o is not None]
-            offset += len(requests)
-            records.append(self._record(sample, mine))
+            self.model.store.cache_responses(entries)
+        if self.judged and self._prepare_judging(chunk):
+            self.deferred.append(chunk)
+            self._start_deferred()
+        else:
+            self._finish(chunk)
+
+    def _prepare_judging(self, chunk: _Chunk) -> bool:
+        """The chunk's judge batches; True when some of them must be sent."""
+        model = self.model
+        chunk.judged = [
+            i
+            for i in range(len(chunk.samples))
+            if not any(isinstance(o, RequestFailure) for o in chunk.sample_outcomes(i))
+        ]
+        if not chunk.judged:
+            return False
+        context = JudgeContext(
+            self.task,
+            model.judges,
+            model.store,
+            model.use_cache,
+            int(model.plan.config.get("seed") or 0),
+        )
+        samples = [chunk.samples[i] for i in chunk.judged]
+        results = [_results(chunk.sample_outcomes(i)) for i in chunk.judged]
+        chunk.batches, hits = prepare_batches(context, samples, results)
+        model.outcome.cache_hits += hits
+        return any(batch.send for batch in chunk.batches)
+
+    def _start_deferred(self) -> None:
+        """Send the judge batches of waiting chunks, in order, as the budget allows."""
+        budget = self.model.budget
+        while self.deferred:
+            chunk = self.deferred[0]
+            if not budget.try_reserve(sum(b.reserved for b in chunk.batches)):
+                if self.in_flight:
+                    return  # what is in flight may cost less than reserved: retry after it
+                raise self._budget_error(chunk, judging=True)
+            self.deferred.pop(0)
+            for batch in chunk.batches:
+                if not batch.send:
+                    continue
+                requests = [batch.flat[i] for i in batch.send]
+                batch.future = self.model.executor.submit(batch.backend, requests)
+                self.in_flight[batch.future] = (chunk, batch)
+                chunk.judging += 1
+
+    def _judge_batch_done(self, chunk: _Chunk, batch: JudgeBatch, results: list[Outcome]) -> None:
+        batch.merge(results, self.model.budget)
+        entries = batch.cache_entries()
+        if entries:
+            self.model.store.cache_responses(entries)
+        chunk.judging -= 1
+        if chunk.judging == 0:
+            self._finish(chunk)
+
+    def _finish(self, chunk: _Chunk) -> None:
+        model = self.model
+        records = [
+            self._record(chunk, position, sample) for position, sample in enumerate(chunk.samples)
+        ]
         model.store.save_results(records)
         failed = sum(r.status == "failed" for r in records)
         model.outcome.failed += failed
@@ -389,25 +525,13 @@ class _TaskRun:
         model.progress.advance(len(records))
 
     def _cache_entries(self, chunk: _Chunk) -> list[CacheEntry]:
-        entries = []
-        for index in chunk.send:
-            key, result = chunk.keys[index], chunk.outcomes[index]
-            if key is None or result is None or isinstance(result, RequestFailure):
-                continue
-            entries.append(
-                CacheEntry(
-                    key,
-                    self.backend.name,
-                    self.model.spec.target,
-                    chunk.flat[index].kind.value,
-                    cache.result_to_json(result),
-                )
-            )
-        return entries
+        backend, model = self.backend.name, self.model.spec.target
+        return cache.entries(backend, model, chunk.flat, chunk.keys, chunk.outcomes, chunk.send)
 
-    def _record(self, sample: Sample, outcomes: Sequence[Outcome]) -> ResultRecord:
+    def _record(self, chunk: _Chunk, position: int, sample: Sample) -> ResultRecord:
         model = self.model
         base = (model.plan.run_id, model.spec.label, self.task.name, sample.id)
+        outcomes = chunk.sample_outcomes(position)
         failures = [o for o in outcomes if isinstance(o, RequestFailure)]
         if failures:
             return ResultRecord(
@@ -416,13 +540,22 @@ class _TaskRun:
                 error="; ".join(sorted({f.reason for f in failures})),
                 created_at=now_iso(),
             )
-        results: list[Result] = [o for o in outcomes if not isinstance(o, RequestFailure)]
-        score: SampleScore = (
-            fallback.score(self.task, sample, results)
-            if self.lettered
-            else self.task.score(sample, results)
-        )
-        usage = total_usage(results)
+        results = _results(outcomes)
+        details: dict[str, JSONValue]
+        if self.lettered:
+            score = fallback.score(self.task, sample, results)
+            details = dict(score.details)
+        elif self.judged:
+            judged = chunk.judged.index(position)
+            verdicts = {b.label: b.sample_outcomes(judged) for b in chunk.batches}
+            score = self.task.score_judged(sample, results, verdicts)
+            judges = judge_details(chunk.batches, judged, sample)
+            details = {**score.details, "judges": judges}
+        else:
+            score = self.task.score(sample, results)
+            details = dict(score.details)
+        usage = total_usage(results)  # the compared model's own: a judge's is in its details
+        withhold = cache.withholds_text(sample)
         return ResultRecord(
             *base,
             status="ok",
@@ -430,8 +563,8 @@ class _TaskRun:
             target=score.target,
             correct=score.correct,
             metrics=score.metric_inputs,
-            details=score.details,
-            outputs=tuple(_output(r, withhold=cache.withholds_text(sample)) for r in results),
+            details=details,
+            outputs=tuple(cache.stored_output(r, withhold=withhold) for r in results),
             prompt_tokens=usage.prompt_tokens,
             output_tokens=usage.output_tokens,
             prompt_seconds=usage.prompt_seconds,
@@ -441,27 +574,20 @@ class _TaskRun:
             output_tokens_estimated=usage.output_tokens_estimated,
         )
 
-    def _budget_error(self, chunk: _Chunk) -> BudgetExceededError:
+    def _budget_error(self, chunk: _Chunk, *, judging: bool = False) -> BudgetExceededError:
         budget = self.model.budget
+        reserved = sum(b.reserved for b in chunk.batches) if judging else chunk.reserved
+        what = "the judge requests about the next" if judging else "the next"
         return BudgetExceededError(
-            f"stopped at the cost budget: {budget.describe()}; the next {len(chunk.samples)} "
+            f"stopped at the cost budget: {budget.describe()}; {what} {len(chunk.samples)} "
             f"samples of {self.task.name} on {self.model.spec.label} could cost up to "
-            f"${chunk.reserved:.4f}. Finished samples are stored; the budget covers the whole "
+            f"${reserved:.4f}. Finished samples are stored; the budget covers the whole "
             "run, so rerun the same command with a --max-cost above what is spent to continue"
         )
 
 
-def _output(result: Result, *, withhold: bool) -> dict[str, JSONValue]:
-    """A result as stored next to its sample; for a sample whose text must not be kept, a
-    completion is replaced by its length and a sha256 prefix (what the task's details keep for
-    an unsafe prompt's completion; a task that may keep the text does so in its details)."""
-    output = result_to_dict(result)
-    text = output.get("text")
-    if withhold and isinstance(text, str):
-        output["text"] = None
-        output["text_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-        output["text_chars"] = len(text)
-    return output
+def _results(outcomes: Sequence[Outcome]) -> list[Result]:
+    return [o for o in outcomes if not isinstance(o, RequestFailure)]
 
 
 def _chunks(items: Sequence[Sample], size: int) -> Iterator[Sequence[Sample]]:

@@ -5,6 +5,11 @@ the same ids, and the same prompts. Resume and the paired statistics depend on t
 
 Scores are stored per sample as small tuples of floats (``metric_inputs``) so that corpus-level
 metrics (F1, MCC, perplexity) can be recomputed - and bootstrapped - from stored records alone.
+
+A task may be *judged*: it names judge models (``judges``), builds the requests each judge is
+asked about a sample once the compared model's results are in (``judge_requests``), and scores
+from both (``score_judged``). The task never calls a judge: the runner sends those requests like
+any other (request cache, retries, budget, resume) and hands back the judges' outcomes.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.registry import LazyRegistry
-from bakeoff.core.types import JSONValue, Request, RequestKind, Result, Sample
+from bakeoff.core.types import JSONValue, Request, RequestFailure, RequestKind, Result, Sample
 
 FloatArray = npt.NDArray[np.float64]
 Aggregation = Callable[[FloatArray], float]
@@ -156,6 +162,26 @@ class Task(ABC):
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
         """Score ``sample`` from the results of its requests (same order as ``requests``)."""
 
+    def judges(self) -> Mapping[str, ModelSpec]:
+        """The judge models this task asks, by label (none by default: not a judged task)."""
+        return {}
+
+    def judge_requests(self, sample: Sample, results: Sequence[Result]) -> list[Request]:
+        """The requests every judge answers about ``sample``, given the compared model's
+        ``results`` (only called when none of them failed)."""
+        return []
+
+    def score_judged(
+        self,
+        sample: Sample,
+        results: Sequence[Result],
+        verdicts: Mapping[str, Sequence[Result | RequestFailure]],
+    ) -> SampleScore:
+        """Score from the model's results and each judge's outcomes (label -> one outcome per
+        judge request, in order; a judge request that failed for good is a RequestFailure,
+        which the task must count as such, never as a tie or a default verdict)."""
+        return self.score(sample, results)
+
     def config(self) -> dict[str, JSONValue]:
         """Everything that changes the task's samples or prompts (goes into the run identity)."""
         return {}
@@ -165,10 +191,19 @@ class Task(ABC):
         return ""
 
     def template_hash(self) -> str:
-        payload = json.dumps(
-            {"template": self.prompt_template(), "config": self.config()}, sort_keys=True
-        )
+        identity: dict[str, JSONValue] = {
+            "template": self.prompt_template(),
+            "config": self.config(),
+        }
+        judges = self.judge_names()
+        if judges:  # only when judged: other tasks keep the identity of their stored runs
+            identity["judges"] = judges
+        payload = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def judge_names(self) -> dict[str, JSONValue]:
+        """label -> the judge's spec as written (canonical): a different judge is another run."""
+        return {label: spec.canonical() for label, spec in self.judges().items()}
 
     def metric(self, name: str) -> MetricSpec:
         for spec in self.metrics:
@@ -186,6 +221,7 @@ class Task(ABC):
             "config": self.config(),
             "source": self.source,
             "primary_metric": self.primary_metric,
+            **({"judges": self.judge_names()} if self.judges() else {}),
             "metrics": [
                 {
                     "name": m.name,

@@ -7,7 +7,8 @@
   classification prompt; see bakeoff/scoring/refusal.py). Metrics: ``refusal_safe`` (the
   over-refusal rate, lower is better), ``refusal_unsafe`` (higher is better) and ``appropriate``
   (refused an unsafe prompt or answered a safe one). ``metadata["category"]`` is XSTest's type
-  (homonyms, contrast_homonyms, ...), ``metadata["label"]`` safe/unsafe. The prompts are data:
+  (homonyms, contrast_homonyms, ...), ``metadata["label"]`` safe/unsafe. A judge is declared
+  (``judges``), the runner sends it ``judge_requests``, ``score_judged`` reads its reply. Prompts:
   read from ``xstest/xstest_prompts.csv`` under ``data_dir``/``$BAKEOFF_DATA_DIR``, a file given
   as ``xstest:FILE.csv``, or the hub (``Paul/XSTest``), and held in memory only: a stored sample's
   input is a placeholder naming the prompt's id, its prediction the verdict ("refused" /
@@ -38,6 +39,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from bakeoff.core.errors import ConfigError, DataError
+from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord, SampleRecord
 from bakeoff.core.types import (
     ChatMessage,
@@ -48,11 +50,12 @@ from bakeoff.core.types import (
     LoglikelihoodRequest,
     LoglikelihoodResult,
     Request,
+    RequestFailure,
     RequestKind,
     Result,
     Sample,
 )
-from bakeoff.scoring.refusal import get_detector, redacted
+from bakeoff.scoring.refusal import JudgeRefusalDetector, Verdict, get_detector, redacted
 from bakeoff.scoring.toxicity import get_scorer, resolve_name
 from bakeoff.tasks.base import FloatArray, MetricSpec, SampleScore, Task, register_aggregation
 from bakeoff.tasks.benchmarks._loading import HubSplit, Row, SplitSource, load_split
@@ -142,6 +145,7 @@ class XSTest(Task):
         options = dict(options or {})
         reject_unknown_options(self.name, options, {"detector", "max_tokens", "data_dir", "name"})
         self.detector = get_detector(options.get("detector", "xstest-strmatch"))
+        self.judge = self.detector if isinstance(self.detector, JudgeRefusalDetector) else None
         self.settings = GenerationSettings(
             max_tokens=int_option(options, "max_tokens", 64, minimum=8)
         )
@@ -204,11 +208,32 @@ class XSTest(Task):
     def requests(self, sample: Sample) -> list[Request]:
         return [GenerateRequest((ChatMessage("user", self.prompt(sample)),), self.settings)]
 
+    def judges(self) -> Mapping[str, ModelSpec]:
+        return {self.judge.spec.label: self.judge.spec} if self.judge else {}
+
+    def judge_requests(self, sample: Sample, results: Sequence[Result]) -> list[Request]:
+        text = _completion(results).text
+        return [self.judge.request(self.prompt(sample), text)] if self.judge else []
+
     def score(self, sample: Sample, results: Sequence[Result]) -> SampleScore:
-        result = results[0]
-        if not isinstance(result, GenerationResult):
-            raise TypeError("expected a generation result")
-        verdict = self.detector.classify(self.prompt(sample), result.text)
+        if isinstance(self.detector, JudgeRefusalDetector):
+            raise TypeError(f"{self.name} with a judge is scored from its verdicts (score_judged)")
+        text = _completion(results).text
+        return self._scored(sample, text, self.detector.classify(self.prompt(sample), text))
+
+    def score_judged(
+        self,
+        sample: Sample,
+        results: Sequence[Result],
+        verdicts: Mapping[str, Sequence[Result | RequestFailure]],
+    ) -> SampleScore:
+        if self.judge is None:
+            return self.score(sample, results)
+        text = _completion(results).text
+        (reply,) = verdicts[self.judge.spec.label]
+        return self._scored(sample, text, self.judge.verdict(self.prompt(sample), text, reply))
+
+    def _scored(self, sample: Sample, text: str, verdict: Verdict) -> SampleScore:
         if sample.metadata.get("redact") is True:
             # A judge echoing the question would otherwise store the start of an unsafe prompt.
             verdict = redacted(verdict)
@@ -218,8 +243,8 @@ class XSTest(Task):
         # The completion to an unsafe prompt may itself be harmful (or echo the prompt): the
         # prediction the report shows is the verdict, and only a safe prompt's completion is
         # kept (in the details, for audits of the store); an unsafe one's is kept as a digest.
-        completion: JSONValue = result.text if safe else None
-        digest = hashlib.sha256(result.text.encode("utf-8")).hexdigest()[:16]
+        completion: JSONValue = text if safe else None
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
         return SampleScore(
             metric_inputs={
                 "appropriate": (float(appropriate),),
@@ -234,10 +259,11 @@ class XSTest(Task):
                 "label": verdict.label,
                 "evidence": verdict.evidence,
                 "unparsed": verdict.unparsed,
+                **({"judge_failed": True} if verdict.judge_failed else {}),
                 "detector": self.detector.name,
                 "completion": completion,
                 "completion_sha256": digest,
-                "completion_chars": len(result.text),
+                "completion_chars": len(text),
             },
         )
 
@@ -250,6 +276,12 @@ class XSTest(Task):
             "detector_description": self.detector.description,
             "generation": self.settings.as_dict(),
         }
+
+
+def _completion(results: Sequence[Result]) -> GenerationResult:
+    if not isinstance(results[0], GenerationResult):
+        raise TypeError("expected a generation result")
+    return results[0]
 
 
 def prompt_reference(sample_id: str) -> str:
