@@ -508,7 +508,8 @@ def test_rejected_key_stops_the_run_without_leaking_it(
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     with fault_proxy(server, kinds=(), reflect_auth=True) as proxy:
-        backend = OpenAICompatBackend(_spec(proxy.base_url))
+        # Named: OPENAI_API_KEY goes unasked only to api.openai.com.
+        backend = OpenAICompatBackend(_spec(proxy.base_url, ",api_key_env=OPENAI_API_KEY"))
         with pytest.raises(BackendError, match="refused the API key") as caught:
             backend.generate([GenerateRequest("hi")])
     assert SECRET not in str(caught.value)

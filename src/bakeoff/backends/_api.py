@@ -4,15 +4,19 @@
   life (its connection pool is reused across batches). :meth:`ApiBackend.submit` schedules a
   batch on it and returns a future at once, so the runner can keep several chunks in flight;
   the semaphore of ``concurrency`` bounds the requests on the wire across all of them.
-* **Rate limits**: ``rpm`` (requests per minute) and ``tpm`` (tokens per minute, estimated before
-  sending as prompt characters / 4 + ``max_tokens``, corrected by the usage the server reports)
-  are token buckets (a 10-second burst, then an even pace), shared by every request of the
-  backend.
+* **Rate limits**: ``rpm`` and ``tpm`` are token buckets (a 10-second burst, then an even pace;
+  :mod:`bakeoff.backends._rate_limit`), tokens estimated as prompt characters / 4 +
+  ``max_tokens`` and corrected by the usage the server reports.
+* **Keys** follow one rule (:func:`key_source`, which the speed lab's client follows too): the
+  provider's key from the environment goes only to the provider's own host over HTTPS; any
+  other ``base_url`` gets a key only when the spec names its variable (``api_key_env=NAME``),
+  and never over plain HTTP to another machine unless the spec says ``allow_http=1``. A client
+  that sends no key sends no credential header at all (not even the SDK's placeholder).
 * **Retries**: 408, 409, 429, 5xx, connection errors, timeouts and streams cut short are retried
   with exponential backoff and full jitter, honouring Retry-After and ``retry-after-ms``
   (capped at 30 s); other 4xx fail fast with the server's message; 401/403/404 stop the run
-  (every request would fail alike). The SDK's own
-  retries are off (``max_retries=0``) so they never stack with these; ``retries`` counts ours.
+  (every request would fail alike). The SDK's own retries are off (``max_retries=0``) so they
+  never stack with these; ``retries`` counts ours.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import importlib
+import ipaddress
 import logging
 import math
 import random
@@ -33,6 +38,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
+from bakeoff.backends._rate_limit import RateLimiter
+from bakeoff.backends._rate_limit import TokenBucket as TokenBucket  # re-exported
 from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome
 from bakeoff.core import secrets
 from bakeoff.core.errors import (
@@ -138,6 +145,71 @@ def check_api_key_env(backend: str, name: str) -> str:
     return name
 
 
+KEY_OPTIONS = frozenset({"api_key_env", "allow_http"})
+"""Options that decide which key goes where (:func:`key_source`); every HTTP backend takes them."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeySource:
+    """Where a client's key comes from; holds no secret."""
+
+    env: str | None
+    """The environment variable (and keyring user) holding the key; None: send no key."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """This machine: ``localhost``, 127.0.0.0/8, ::1 (and the unspecified 0.0.0.0 / ::, which
+    a connection reaches here too)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def key_source(
+    backend: str,
+    base_url: str,
+    options: Mapping[str, str],
+    *,
+    default_env: str,
+    provider_host: str,
+) -> KeySource:
+    """The one rule for which key goes to ``base_url`` (see the module docstring).
+
+    * ``api_key_env=NAME`` given: the key in ``$NAME`` (or the keyring), wherever the URL is —
+      the user named it for this server;
+    * else the provider's own host (``provider_host``) over HTTPS: its usual key,
+      ``default_env``;
+    * else no key: a key in the environment for one provider is never handed to another host
+      (a local server, a proxy, a look-alike name) that did not ask for it by name.
+
+    A key bound for another machine over plain ``http://`` is refused (ConfigError) unless
+    ``allow_http=1``: it would cross the network readable to anyone on the way.
+    """
+    allow_http = options.get("allow_http", "0").strip()
+    if allow_http not in ("0", "1"):
+        raise ConfigError(f"{backend} option allow_http={allow_http!r} must be 1 or 0")
+    parsed = urlparse(base_url)
+    host = (parsed.hostname or "").lower()
+    named = options.get("api_key_env")
+    if named is not None:
+        env = check_api_key_env(backend, named)
+    elif host == provider_host and parsed.scheme == "https":
+        env = default_env
+    else:
+        return KeySource(None)
+    if parsed.scheme != "https" and not is_loopback_host(host) and allow_http == "0":
+        raise ConfigError(
+            f"{backend} would send the key in {env} to {host} over plain http, readable on the "
+            f"way: use an https base_url, or add allow_http=1 to the model spec to send it anyway"
+        )
+    return KeySource(env)
+
+
 def refuse_key_options(backend: str, options: Mapping[str, str], env_default: str) -> None:
     for name in options:
         if name.lower() in ("api_key", "key", "token", "apikey", "auth"):
@@ -220,80 +292,6 @@ def estimate_tokens(request: Request) -> tuple[int, int]:
     return math.ceil(len(request.text) / CHARS_PER_TOKEN) + 1, 1
 
 
-# --- rate limiting --------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """Refilled continuously at ``per_minute / 60`` units per second, holding ``burst_seconds``
-    worth at most: a burst of that size goes at once, then requests are spaced out evenly.
-
-    Providers enforce per-minute limits over shorter windows too, hence a 10 s burst rather than
-    a whole minute's worth. A request larger than the bucket waits for a full bucket and goes,
-    leaving the level negative, so the average rate still holds. ``clock`` and ``sleep`` are
-    injectable for tests.
-    """
-
-    def __init__(
-        self,
-        per_minute: float,
-        *,
-        burst_seconds: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.rate = float(per_minute) / 60.0
-        self.capacity = max(1.0, self.rate * burst_seconds)
-        self.level = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._updated = clock()
-        self._lock: asyncio.Lock | None = None
-        self.waited = 0.0
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self.level = min(self.capacity, self.level + (now - self._updated) * self.rate)
-        self._updated = now
-
-    async def take(self, amount: float) -> None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        need = min(float(amount), self.capacity)
-        async with self._lock:  # first come, first served
-            self._refill()
-            while self.level < need:
-                delay = (need - self.level) / self.rate
-                self.waited += delay
-                await self._sleep(delay)
-                self._refill()
-            self.level -= float(amount)
-
-    def give_back(self, amount: float) -> None:
-        """Return units taken on an overestimate (the server reported fewer tokens)."""
-        self._refill()
-        self.level = min(self.capacity, self.level + max(0.0, float(amount)))
-
-
-class RateLimiter:
-    def __init__(self, rpm: float | None, tpm: float | None) -> None:
-        self.requests = TokenBucket(rpm) if rpm else None
-        self.tokens = TokenBucket(tpm) if tpm else None
-
-    async def acquire(self, estimated_tokens: int) -> None:
-        if self.requests is not None:
-            await self.requests.take(1)
-        if self.tokens is not None:
-            await self.tokens.take(estimated_tokens)
-
-    def settle(self, estimated_tokens: int, used_tokens: int | None) -> None:
-        if self.tokens is not None and used_tokens is not None and used_tokens > 0:
-            self.tokens.give_back(estimated_tokens - used_tokens)
-
-    @property
-    def seconds_waited(self) -> float:
-        return sum(b.waited for b in (self.requests, self.tokens) if b is not None)
-
-
 # --- the event loop thread --------------------------------------------------------------------
 
 
@@ -333,7 +331,7 @@ class ApiBackend(Backend):
     default_key_env: str
 
     def __init__(
-        self, spec: ModelSpec, *, base_url: str, limits: ApiLimits, api_key_env: str
+        self, spec: ModelSpec, *, base_url: str, limits: ApiLimits, api_key_env: str | None
     ) -> None:
         super().__init__(spec)
         self.base_url = base_url
@@ -362,14 +360,34 @@ class ApiBackend(Backend):
     def request_body(self, request: Request) -> dict[str, JSONValue]:
         """The request's payload exactly as sent, for the request cache key."""
 
-    def needs_key(self) -> bool:
-        """Whether a missing key is an error (a cloud API) rather than normal (a local server)."""
-        return True
-
     # -- keys ------------------------------------------------------------------------------
 
     def api_key(self) -> str | None:
-        return secrets.api_key(self.api_key_env, use_keyring=self.needs_key())
+        """The key this backend sends (see :func:`key_source`); None when it sends none."""
+        if self.api_key_env is None:
+            return None
+        return secrets.api_key(self.api_key_env)
+
+    def client_credentials(self, *, asynchronous: bool, headers: Sequence[str]) -> dict[str, Any]:
+        """Keyword arguments giving an SDK client its key, or, with none to send, a placeholder
+        the SDK insists on and an HTTP client that strips the credential ``headers`` from every
+        request: an SDK left without a key looks in the environment for its provider's."""
+        key = self.api_key()
+        if key:
+            return {"api_key": key}
+
+        def strip(request: Any) -> None:
+            for name in headers:
+                request.headers.pop(name, None)
+
+        async def strip_async(request: Any) -> None:
+            strip(request)
+
+        if asynchronous:
+            http = self.sdk.DefaultAsyncHttpxClient(event_hooks={"request": [strip_async]})
+        else:
+            http = self.sdk.DefaultHttpxClient(event_hooks={"request": [strip]})
+        return {"api_key": "no-key-sent", "http_client": http}
 
     # -- the cache key ---------------------------------------------------------------------
 
@@ -487,9 +505,14 @@ class ApiBackend(Backend):
 
     def _raise_if_fatal(self, status: int, message: str) -> None:
         if status in (401, 403):
+            sent = (
+                f"the API key from {self.api_key_env}"
+                if self.api_key_env
+                else "the request, sent without a key (name one with api_key_env=NAME)"
+            )
             raise BackendError(
-                f"{self.name} backend ({self.spec.label}): {self.base_url} refused the API key "
-                f"from {self.api_key_env} (HTTP {status}: {message})"
+                f"{self.name} backend ({self.spec.label}): {self.base_url} refused {sent} "
+                f"(HTTP {status}: {message})"
             )
         if status == 404:
             raise BackendError(

@@ -14,11 +14,12 @@ from typing import Any, Literal
 from urllib.parse import urlparse
 
 from bakeoff.backends._api import (
+    KEY_OPTIONS,
     LIMIT_OPTIONS,
     ApiLimits,
-    check_api_key_env,
     check_base_url,
     float_option,
+    key_source,
     parse_limits,
     refuse_key_options,
 )
@@ -33,8 +34,10 @@ from bakeoff.core.types import (
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
-_OWN_OPTIONS = frozenset({"base_url", "api", "api_key_env", "repeat_penalty", "tokenizer"})
-KNOWN_OPTIONS = _OWN_OPTIONS | LIMIT_OPTIONS
+PROVIDER_HOST = "api.openai.com"
+"""The only host ``OPENAI_API_KEY`` goes to unasked (see ``key_source``)."""
+_OWN_OPTIONS = frozenset({"base_url", "api", "repeat_penalty", "tokenizer"})
+KNOWN_OPTIONS = _OWN_OPTIONS | KEY_OPTIONS | LIMIT_OPTIONS
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
 
@@ -45,7 +48,8 @@ class OpenAIOptions:
     model: str
     base_url: str = DEFAULT_BASE_URL
     api: Literal["chat", "completions"] = "chat"
-    api_key_env: str = DEFAULT_KEY_ENV
+    api_key_env: str | None = DEFAULT_KEY_ENV
+    """The variable holding the key this server gets; None: it gets none (see ``key_source``)."""
     repeat_penalty: float | None = None
     limits: ApiLimits = field(default_factory=ApiLimits)
     tokenizer: str | None = None
@@ -103,7 +107,9 @@ def parse_options(target: str, options: Mapping[str, str]) -> OpenAIOptions:
         model=target,
         base_url=base_url,
         api="chat" if api == "chat" else "completions",
-        api_key_env=check_api_key_env("openai", options.get("api_key_env", DEFAULT_KEY_ENV)),
+        api_key_env=key_source(
+            "openai", base_url, options, default_env=DEFAULT_KEY_ENV, provider_host=PROVIDER_HOST
+        ).env,
         repeat_penalty=float_option("openai", options, "repeat_penalty", None, minimum=0.0),
         limits=parse_limits("openai", options),
         tokenizer=options.get("tokenizer") or None,

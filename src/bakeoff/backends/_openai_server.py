@@ -18,9 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bakeoff.backends import models
-from bakeoff.backends._api import check_api_key_env, check_base_url
+from bakeoff.backends._api import check_base_url, key_source
 from bakeoff.backends._http_json import Endpoint, JsonClient
-from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV
+from bakeoff.backends._openai_payloads import DEFAULT_KEY_ENV, PROVIDER_HOST
 from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, ConfigError, MissingDependencyError
 from bakeoff.core.model import ModelSpec
@@ -39,24 +39,25 @@ def endpoint_of(spec: ModelSpec) -> Endpoint:
 
 
 def auth_headers(spec: ModelSpec) -> dict[str, str]:
-    """The bearer key, found as the ``openai`` backend finds it (:mod:`bakeoff.core.secrets`):
-    ``$OPENAI_API_KEY`` or the variable named by ``api_key_env``, else the keyring (service
-    ``bakeoff``, user = that name) when a key is needed — ``api_key_env`` given, or OpenAI's own
-    API. Every key read is registered for redaction, so server errors quoting it are cleaned
-    before they are stored or shown. A local server needs no key."""
-    name = check_api_key_env("openai", spec.options.get("api_key_env", DEFAULT_KEY_ENV))
-    host = endpoint_of(spec).host.lower()
-    needed = "api_key_env" in spec.options or host == "api.openai.com"
-    needed = needed or host.endswith(".openai.com")
-    key = secrets.api_key(name, use_keyring=needed)
+    """The bearer key, by the rule every client of bakeoff follows (``key_source`` in
+    :mod:`bakeoff.backends._api`): ``$OPENAI_API_KEY`` to ``https://api.openai.com`` only, the
+    variable named by ``api_key_env`` to any server, else nothing; read from the environment,
+    else the keyring (service ``bakeoff``, user = that name). Every key read is registered for
+    redaction, so server errors quoting it are cleaned before they are stored or shown."""
+    raw = spec.options.get("base_url", LOCAL_SERVER_URL)
+    endpoint_of(spec)  # the URL checked first: its error is the one to show
+    name = key_source(
+        "openai", raw, spec.options, default_env=DEFAULT_KEY_ENV, provider_host=PROVIDER_HOST
+    ).env
+    if name is None:
+        return {}
+    key = secrets.api_key(name)
     if key:
         return {"Authorization": f"Bearer {key}"}
-    if needed:
-        raise ConfigError(
-            f"model '{spec.label}' needs an API key: set the environment variable {name} (or "
-            f"store it with: keyring set {secrets.KEYRING_SERVICE} {name})"
-        )
-    return {}
+    raise ConfigError(
+        f"model '{spec.label}' needs an API key: set the environment variable {name} (or "
+        f"store it with: keyring set {secrets.KEYRING_SERVICE} {name})"
+    )
 
 
 class ServerTokenCounter:

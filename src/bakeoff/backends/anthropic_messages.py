@@ -1,13 +1,16 @@
 """Anthropic's Messages API, and any server that speaks it (llama.cpp's ``llama-server``).
 
 ``anthropic:MODEL[,base_url=https://api.anthropic.com,concurrency=8,timeout=60,max_retries=5,
-rpm=N,tpm=N,api_key_env=ANTHROPIC_API_KEY]``
+rpm=N,tpm=N,api_key_env=ANTHROPIC_API_KEY,allow_http=0]``
 
 * Built on the official ``anthropic`` SDK (``AsyncAnthropic``, its retries off: ours, shared
   with the OpenAI backend in :mod:`bakeoff.backends._api`, replace them).
 * The key comes from ``ANTHROPIC_API_KEY`` (or the variable named by ``api_key_env``), else the
-  keyring (service ``bakeoff``, user = that variable's name). A local server (127.0.0.1,
-  localhost) needs none.
+  keyring (service ``bakeoff``, user = that variable's name). ``ANTHROPIC_API_KEY`` goes only
+  to ``https://api.anthropic.com``; another server (llama-server on 127.0.0.1, a proxy) gets
+  the key the spec names, or none: no ``Authorization`` or ``X-Api-Key`` header at all, so the
+  SDK's own look in the environment (``ANTHROPIC_AUTH_TOKEN`` too) sends nothing either (see
+  ``key_source`` in :mod:`bakeoff.backends._api`).
 * Generation only, streamed: the Messages API returns no log-probabilities, so log-likelihood
   tasks are scored by the runner's answer-letter formulation (labelled as such) instead.
 * ``system`` messages go to the ``system`` field; ``temperature``/``top_p`` are sent in the
@@ -22,16 +25,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlparse
 
 from bakeoff.backends._api import (
+    KEY_OPTIONS,
     LIMIT_OPTIONS,
     ApiBackend,
     Outcome,
     StreamCutError,
-    check_api_key_env,
     check_base_url,
     estimate_tokens,
+    key_source,
     parse_limits,
     refuse_key_options,
 )
@@ -50,8 +53,8 @@ from bakeoff.core.types import (
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
-KNOWN_OPTIONS = frozenset({"base_url", "api_key_env"}) | LIMIT_OPTIONS
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+PROVIDER_HOST = "api.anthropic.com"
+KNOWN_OPTIONS = frozenset({"base_url"}) | KEY_OPTIONS | LIMIT_OPTIONS
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
 _STREAM_ERRORS = {"overloaded_error": 529, "api_error": 500, "rate_limit_error": 429}
 
@@ -107,21 +110,19 @@ class AnthropicBackend(ApiBackend):
 
     @classmethod
     def preflight(cls, spec: ModelSpec) -> None:
-        base_url, api_key_env = _parse(spec)
-        if _needs_key(base_url, spec) and not secrets.api_key(api_key_env):
+        _base_url, env = _parse(spec)
+        if env is not None and not secrets.api_key(env):
             raise ConfigError(
                 f"anthropic backend ({spec.label}) needs an API key: set the environment "
-                f"variable {api_key_env} (or store it with: keyring set "
-                f"{secrets.KEYRING_SERVICE} {api_key_env})"
+                f"variable {env} (or store it with: keyring set {secrets.KEYRING_SERVICE} {env})"
             )
-
-    def needs_key(self) -> bool:
-        return _needs_key(self.base_url, self.spec)
 
     def make_client(self, *, asynchronous: bool) -> Any:
         factory = self.sdk.AsyncAnthropic if asynchronous else self.sdk.Anthropic
         return factory(
-            api_key=self.api_key() or "no-key-required",
+            **self.client_credentials(
+                asynchronous=asynchronous, headers=("Authorization", "X-Api-Key")
+            ),
             base_url=self.base_url,
             timeout=self.limits.timeout,
             max_retries=0,
@@ -220,7 +221,8 @@ def _raise_stream_error(error: Any) -> None:
         ) from None
 
 
-def _parse(spec: ModelSpec) -> tuple[str, str]:
+def _parse(spec: ModelSpec) -> tuple[str, str | None]:
+    """(base URL, the variable holding the key it gets or None)."""
     if not spec.target:
         raise ConfigError("anthropic backend needs a model name, e.g. anthropic:claude-haiku-4-5")
     refuse_key_options("anthropic", spec.options, DEFAULT_KEY_ENV)
@@ -234,10 +236,11 @@ def _parse(spec: ModelSpec) -> tuple[str, str]:
     base_url = check_base_url("anthropic", spec.options.get("base_url", DEFAULT_BASE_URL))
     if base_url.endswith("/v1"):
         base_url = base_url[: -len("/v1")]  # the SDK adds /v1/messages itself
-    env = check_api_key_env("anthropic", spec.options.get("api_key_env", DEFAULT_KEY_ENV))
-    return base_url, env
-
-
-def _needs_key(base_url: str, spec: ModelSpec) -> bool:
-    host = (urlparse(base_url).hostname or "").lower()
-    return host not in _LOOPBACK_HOSTS or "api_key_env" in spec.options
+    source = key_source(
+        "anthropic",
+        base_url,
+        spec.options,
+        default_env=DEFAULT_KEY_ENV,
+        provider_host=PROVIDER_HOST,
+    )
+    return base_url, source.env

@@ -7,6 +7,9 @@ tokenizer=PATH.gguf|server]``
 * The API key comes from the environment (``OPENAI_API_KEY`` or the variable named by
   ``api_key_env``) or, failing that, the system keyring (service ``bakeoff``, user = that
   variable's name); never from the spec. It is never stored, logged or put in a message.
+  ``OPENAI_API_KEY`` goes only to ``https://api.openai.com``; another server gets the key the
+  spec names (``api_key_env``), or none (see ``key_source`` in :mod:`bakeoff.backends._api`;
+  ``allow_http=1`` lets a named key go over plain http to another machine).
 * Requests go out concurrently from one event loop (see :mod:`bakeoff.backends._api`: one
   ``AsyncOpenAI`` client, ``concurrency`` requests in flight, ``rpm``/``tpm`` limits, our own
   retries with the SDK's switched off).
@@ -97,25 +100,17 @@ class OpenAICompatBackend(ApiBackend):
 
     @classmethod
     def preflight(cls, spec: ModelSpec) -> None:
-        options = payloads.parse_options(spec.target, spec.options)
-        if _needs_key(options, spec) and not secrets.api_key(options.api_key_env):
+        env = payloads.parse_options(spec.target, spec.options).api_key_env
+        if env is not None and not secrets.api_key(env):
             raise ConfigError(
                 f"openai backend ({spec.label}) needs an API key: set the environment "
-                f"variable {options.api_key_env} (or store it with: keyring set "
-                f"{secrets.KEYRING_SERVICE} {options.api_key_env})"
+                f"variable {env} (or store it with: keyring set {secrets.KEYRING_SERVICE} {env})"
             )
-
-    def needs_key(self) -> bool:
-        return _needs_key(self.options, self.spec)
-
-    def _key_or_placeholder(self) -> str:
-        # Local servers usually need no key, but the SDK insists on one.
-        return self.api_key() or "sk-no-key-required"
 
     def make_client(self, *, asynchronous: bool) -> Any:
         factory = self.sdk.AsyncOpenAI if asynchronous else self.sdk.OpenAI
         return factory(
-            api_key=self._key_or_placeholder(),
+            **self.client_credentials(asynchronous=asynchronous, headers=("Authorization",)),
             base_url=self.options.base_url,
             timeout=self.options.timeout if asynchronous else min(self.options.timeout, 10.0),
             max_retries=0,
@@ -399,10 +394,6 @@ class OpenAICompatBackend(ApiBackend):
             f"openai backend ({self.spec.label}) refuses log-likelihood scoring on "
             f"{self.options.base_url}: {why}"
         )
-
-
-def _needs_key(options: payloads.OpenAIOptions, spec: ModelSpec) -> bool:
-    return options.is_openai_cloud or "api_key_env" in spec.options
 
 
 def _estimate(request: Request) -> int:

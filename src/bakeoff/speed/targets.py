@@ -2,9 +2,9 @@
 
 Specs: ``llamacpp:PATH|alias[,n_ctx=,n_threads=,n_batch=]`` and
 ``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,api=completions|chat,tokenizer=PATH.gguf,
-pid=N,timeout=S,api_key_env=NAME]`` (``pid`` names the server process, so its peak RSS can be
-read). Any other option is refused, and one that looks like a key with the backends' message:
-the spec is stored with the run, so a key in it would be written to the database.
+pid=N,timeout=S,api_key_env=NAME,allow_http=0]`` (``pid`` names the server process, so its peak
+RSS can be read). Any other option is refused, and one that looks like a key with the backends'
+message: the spec is stored with the run, so a key in it would be written to the database.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from bakeoff.speed.llamacpp_stream import LlamaCppStreamer, check_model_target
 SUPPORTED = ("llamacpp", "openai")
 KNOWN_OPTIONS = {
     "llamacpp": frozenset({"n_ctx", "n_threads", "n_batch"}),
-    "openai": frozenset({"base_url", "api", "tokenizer", "pid", "timeout", "api_key_env"}),
+    "openai": frozenset(
+        {"base_url", "api", "tokenizer", "pid", "timeout", "api_key_env", "allow_http"}
+    ),
 }
 
 
