@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from bakeoff.report.model import ReportModel
     from bakeoff.storage.base import Store
@@ -53,7 +55,16 @@ def report_and_close(store: Store, run: str = "latest") -> ReportModel:
 def sealed_env(tmp_path: Path, keyring: dict[str, str]) -> tuple[Path, dict[str, str]]:
     """A folder a subprocess writes into (HOME, TMPDIR and the XDG cache and config folders
     inside it) and the environment that points there, with the test keyring (a JSON file of
-    "service/user" -> secret) kept outside it: search the folder afterwards for the secrets."""
+    "service/user" -> secret) kept outside it: search the folder afterwards for the secrets.
+    Skips when a key is to come from the keyring and the ``keyring`` package is absent."""
+    if keyring:
+        try:
+            import keyring as _keyring  # noqa: F401 (only whether it can be imported)
+        except ImportError:
+            pytest.skip(
+                "the keyring package is not installed (pip install 'bakeoff[keyring]'): "
+                "the key under test is read from a keyring"
+            )
     work = tmp_path / "work"
     for folder in ("home", "tmp", "cache", "config"):
         (work / folder).mkdir(parents=True)
