@@ -119,10 +119,12 @@ def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutco
     """Preflight every model, then run with progress bars. Shared by ``run`` and ``demo``."""
     from bakeoff.backends.base import preflight
     from bakeoff.cli.progress import RichProgress
+    from bakeoff.runner.judging import preflight_judges
     from bakeoff.runner.run import RunOptions, execute_plan, model_prices
 
     for spec in plan.models:
         preflight(spec)
+    preflight_judges(plan)  # a judge's missing file or key fails before the database is touched
     model_prices(plan, options or RunOptions())  # a missing price fails before anything is written
     store = open_store(db, create=True)
     console = stderr_console()
@@ -176,9 +178,11 @@ def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
     from bakeoff.pricing.catalog import PriceCatalog
     from bakeoff.runner.dry_run import estimate_plan
     from bakeoff.runner.fallback import FORMULATION_LABEL
+    from bakeoff.runner.judging import preflight_judges
 
     for spec in plan.models:
         preflight(spec)
+    preflight_judges(plan)
     store = open_store(db, create=False) if Path(db).exists() else None
     try:
         catalog = options.prices or PriceCatalog.load()

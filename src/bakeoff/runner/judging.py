@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bakeoff.backends._api import ApiBackend
-from bakeoff.backends.base import BACKENDS, Backend, preflight
-from bakeoff.core.errors import ConfigError, UnsupportedRequestError
+from bakeoff.backends.base import Backend, preflight
+from bakeoff.core.errors import UnsupportedRequestError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import JSONValue, Request, RequestFailure, Result, Sample
@@ -54,15 +54,10 @@ def run_judges(plan: Plan) -> dict[str, ModelSpec]:
 
 
 def preflight_judges(plan: Plan) -> None:
-    """The checks a model gets before the run starts (backend known, file or key present)."""
+    """The checks a model gets before the run starts (file or key present); the backend's
+    name was checked when the plan was made."""
     for task in plan.tasks:
-        for label, spec in task.judges().items():
-            if spec.backend not in BACKENDS:
-                known = ", ".join(BACKENDS.names())
-                raise ConfigError(
-                    f"judge '{label}' of task {task.name}: backend '{spec.backend}' is unknown "
-                    f"(known: {known})"
-                )
+        for spec in task.judges().values():
             preflight(spec)
 
 

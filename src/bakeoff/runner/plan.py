@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bakeoff import __version__
+from bakeoff.backends.base import BACKENDS
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ModelRecord, RunRecord, SampleRecord, TaskRecord, now_iso
@@ -171,6 +172,7 @@ def _build(config: RunConfig) -> tuple[list[Task], list[tuple[str, str]]]:
 
 def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
     built, unavailable = (list(tasks), []) if tasks is not None else _build(config)
+    _check_judge_backends(built)  # before any data loads: a typo costs no download
     samples = {t.name: _limited(t, config.limit) for t in built}
     identity: dict[str, JSONValue] = {
         "models": [m.canonical() for m in config.models],
@@ -194,6 +196,16 @@ def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
         batch_size=config.batch_size,
         unavailable=unavailable,
     )
+
+
+def _check_judge_backends(tasks: Sequence[Task]) -> None:
+    for task in tasks:
+        for spec in task.judges().values():
+            if spec.backend not in BACKENDS:
+                known = ", ".join(sorted(BACKENDS.names()))
+                raise ConfigError(
+                    f"{task.name}: judge backend '{spec.backend}' is unknown (known: {known})"
+                )
 
 
 def _limited(task: Task, limit: int | None) -> list[Sample]:
