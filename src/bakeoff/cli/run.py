@@ -45,6 +45,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="name[:argument][,key=value] e.g. arithmetic,n=20 or mc:questions.jsonl",
     )
     parser.add_argument("-s", "--suite", action="append", default=[], help="a named suite")
+    parser.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="[label=]backend:target, a model grading open-ended answers (mt-bench, rubric:...)",
+    )
     parser.add_argument("--limit", type=int, help="at most N samples per task")
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling (default 0)")
     parser.add_argument("--name", default="", help="a name for the run (part of its identity)")
@@ -99,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         limit=args.limit,
         name=args.name,
         batch_size=args.batch_size,
+        judges=tuple(ModelSpec.parse(text) for text in args.judge),
     )
 
 

@@ -23,6 +23,7 @@ from bakeoff.core.records import ModelRecord, RunRecord, SampleRecord, TaskRecor
 from bakeoff.core.types import JSONValue, Sample
 from bakeoff.tasks.base import Task
 from bakeoff.tasks.catalog import build_tasks, build_tasks_lenient
+from bakeoff.tasks.open_ended import GradedTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class RunConfig:
     limit: int | None = None
     name: str = ""
     batch_size: int | None = None  # samples per stored chunk; None: the backend's chunk_samples
+    judges: tuple[ModelSpec, ...] = ()
+    """The run's judges (--judge), for the tasks graded by judges (tasks/open_ended)."""
 
     def __post_init__(self) -> None:
         if not self.models:
@@ -172,6 +175,7 @@ def _build(config: RunConfig) -> tuple[list[Task], list[tuple[str, str]]]:
 
 def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
     built, unavailable = (list(tasks), []) if tasks is not None else _build(config)
+    _give_judges(built, config.judges)
     _check_judge_backends(built)  # before any data loads: a typo costs no download
     samples = {t.name: _limited(t, config.limit) for t in built}
     identity: dict[str, JSONValue] = {
@@ -196,6 +200,18 @@ def make_plan(config: RunConfig, tasks: Sequence[Task] | None = None) -> Plan:
         batch_size=config.batch_size,
         unavailable=unavailable,
     )
+
+
+def _give_judges(tasks: Sequence[Task], judges: Sequence[ModelSpec]) -> None:
+    """The run's judges go to every task graded by judges; each such task needs one, and a
+    judge with no such task to judge is a mistake worth a message."""
+    graded = [task for task in tasks if isinstance(task, GradedTask)]
+    if judges and not graded:
+        raise ConfigError("--judge given, but no task is graded by judges (e.g. -t mt-bench)")
+    for task in graded:
+        if not judges:
+            raise ConfigError(f"{task.name} is graded by judges: add --judge BACKEND:TARGET")
+        task.use_judges(judges)
 
 
 def _check_judge_backends(tasks: Sequence[Task]) -> None:

@@ -37,7 +37,7 @@ from bakeoff.core.types import (
     total_usage,
 )
 from bakeoff.pricing.catalog import CatalogSpecs, Price, PriceCatalog
-from bakeoff.runner import cache, fallback
+from bakeoff.runner import cache, fallback, turns
 from bakeoff.runner.budget import (
     Budget,
     actual_cost,
@@ -46,6 +46,7 @@ from bakeoff.runner.budget import (
     price_for,
     stored_cost,
 )
+from bakeoff.runner.chunk import Chunk as _Chunk
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.judging import (
     JudgeBatch,
@@ -200,31 +201,6 @@ class _Money:
     use_cache: bool
     specs: CatalogSpecs | None = None
     """The price catalog's specs of the model, for what its server does not report."""
-
-
-@dataclass(slots=True)
-class _Chunk:
-    """Samples sent together: their requests, cache keys, and outcomes as they arrive; for a
-    judged task, then each judge's batch about them (its second stage)."""
-
-    samples: Sequence[Sample]
-    per_sample: list[list[Request]]
-    flat: list[Request]
-    keys: list[str | None]
-    outcomes: list[Outcome | None]
-    send: list[int]
-    reserved: float = 0.0
-    future: concurrent.futures.Future[list[Outcome]] | None = None
-    judged: list[int] = field(default_factory=list)
-    """Positions of the samples judged (those whose model requests all succeeded)."""
-    batches: list[JudgeBatch] = field(default_factory=list)
-    judging: int = 0
-    """Judge batches still to come back."""
-
-    def sample_outcomes(self, position: int) -> list[Outcome]:
-        start = sum(len(r) for r in self.per_sample[:position])
-        mine = self.outcomes[start : start + len(self.per_sample[position])]
-        return [o for o in mine if o is not None]
 
 
 class _ModelRun:
@@ -455,11 +431,35 @@ class _TaskRun:
         entries = self._cache_entries(chunk)
         if entries:
             self.model.store.cache_responses(entries)
+        if self._next_turn(chunk):
+            return
         if self.judged and self._prepare_judging(chunk):
             self.deferred.append(chunk)
             self._start_deferred()
         else:
             self._finish(chunk)
+
+    def _next_turn(self, chunk: _Chunk) -> bool:
+        """A multi-turn task's next requests, built from this stage's answers (turns.py), sent
+        as another stage of the chunk; True when the chunk went back to its model."""
+        more = None if self.lettered else turns.next_requests(self.task, chunk)
+        if more is None:
+            return False
+        seed = int(self.model.plan.config.get("seed") or 0)
+        backend = self.backend if self.cacheable else None
+        chunk.add_requests(more, turns.keys(self.task, chunk, more, backend, seed))
+        keys = [k for k in (chunk.keys[i] for i in chunk.send) if k]
+        hits = self.model.store.cached_responses(keys) if keys else {}
+        for index in chunk.send:
+            key = chunk.keys[index]
+            chunk.outcomes[index] = cache.result_from_json(hits[key]) if key in hits else None
+        self.model.outcome.cache_hits += sum(chunk.outcomes[i] is not None for i in chunk.send)
+        chunk.send = [i for i in chunk.send if chunk.outcomes[i] is None]
+        chunk.reserved = estimate([chunk.flat[i] for i in chunk.send]).usd(self.model.price)
+        if not self.model.budget.try_reserve(chunk.reserved):
+            raise self._budget_error(chunk)
+        self._send(chunk)
+        return True
 
     def _prepare_judging(self, chunk: _Chunk) -> bool:
         """The chunk's judge batches; True when some of them must be sent."""
@@ -572,6 +572,8 @@ class _TaskRun:
             cached_prompt_tokens=usage.cached_prompt_tokens,
             created_at=now_iso(),
             output_tokens_estimated=usage.output_tokens_estimated,
+            reasoning_tokens=usage.reasoning_tokens,
+            first_answer_seconds=usage.first_answer_seconds,
         )
 
     def _budget_error(self, chunk: _Chunk, *, judging: bool = False) -> BudgetExceededError:

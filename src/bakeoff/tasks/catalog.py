@@ -66,6 +66,9 @@ register_task("conversation", "bakeoff.tasks.conversation:ConversationProbe")
 register_task("xstest", "bakeoff.tasks.safety:XSTest")
 register_task("bbq", "bakeoff.tasks.safety:Bbq")
 register_task("toxicity", "bakeoff.tasks.safety:ToxicityProbe")
+# Open-ended answers graded by the run's judges (--judge; docs/judged.md).
+register_task("mt-bench", "bakeoff.tasks.open_ended.mt_bench:MtBench")
+register_task("rubric", "bakeoff.tasks.open_ended.rubric:RubricTask")
 register_suite("multilingual", ("xcopa", "xnli", "belebele", "tokenizer-efficiency", "script-copy"))
 register_suite("conversation", ("conversation",))
 register_suite("safety", ("xstest", "bbq", "toxicity"))
@@ -79,6 +82,7 @@ register_suite("guide", (*SUITES["glue"], *SUITES["superglue"], "lambada", "lega
 import bakeoff.tasks.benchmarks._metrics  # noqa: E402, F401
 from bakeoff.tasks import multilingual as _multilingual  # noqa: E402, F401  (languages_served)
 from bakeoff.tasks import safety as _safety  # noqa: E402, F401  (BBQ, XSTest aggregations)
+from bakeoff.tasks.open_ended import _graded  # noqa: E402, F401  (graded_mean)
 
 
 @dataclass(frozen=True, slots=True)

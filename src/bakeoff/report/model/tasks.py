@@ -33,6 +33,7 @@ from bakeoff.stats import compare_paired, holm, metric_interval
 from bakeoff.tasks import multilingual, safety  # noqa: F401
 from bakeoff.tasks.base import CRITERIA, MetricSpec
 from bakeoff.tasks.benchmarks import _metrics  # noqa: F401
+from bakeoff.tasks.open_ended import _graded  # noqa: F401  (graded_mean)
 
 SIGNED_BIAS_AGGREGATIONS = frozenset({"bbq_bias_ambig", "bbq_bias_disambig"})
 """Aggregations of signed scores whose ideal is 0, for runs stored before metrics said so."""

@@ -1,0 +1,211 @@
+"""MT-Bench through the real runner: two turns as a conversation, then each turn graded.
+
+The compared model and the judge are API backends answered by Python functions (no socket), so
+their replies go through the request cache; the executor runs each batch as it is submitted, so a
+simulated kill lands at the same place on every run. The questions are made up for the test.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.helpers_scripted_api import LOCAL_URL, ScriptedApi, prompt_text
+from tests.tasks.test_open_ended import write_mt_bench
+
+from bakeoff.backends.base import Backend
+from bakeoff.cli.main import main
+from bakeoff.core.errors import ConfigError
+from bakeoff.core.model import ModelSpec
+from bakeoff.core.records import ResultRecord
+from bakeoff.core.types import GenerateRequest, GenerationResult, Request, Usage
+from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
+from bakeoff.runner.plan import Plan, RunConfig, make_plan
+from bakeoff.runner.run import execute_plan
+from bakeoff.storage.sqlite import SqliteStore
+from bakeoff.tasks.open_ended.mt_bench import MtBench
+
+Reply = Callable[[ModelSpec, Request], Outcome]
+
+
+class _Scripted(ScriptedApi):
+    def __init__(self, spec: ModelSpec, reply: Reply) -> None:
+        super().__init__(spec, lambda s, r: GenerationResult(""))
+        self.reply = reply
+        self.requests: list[Request] = []
+
+    async def send(self, client: Any, request: Request) -> Outcome:
+        self.prompts.append(prompt_text(request))
+        self.requests.append(request)
+        return self.reply(self.spec, request)
+
+
+class _Executor(LocalExecutor):
+    """Every spec a scripted API; ``kill(label, requests)`` True stops the run, as Ctrl-C."""
+
+    def __init__(self, kill: Callable[[str, Sequence[Request]], bool] | None = None) -> None:
+        self.kill = kill
+        self.sent: dict[str, list[Request]] = {}
+
+    def open(self, spec: ModelSpec) -> Backend:
+        backend = _Scripted(spec, _reply)
+        backend.requests = self.sent.setdefault(spec.label, [])
+        return backend
+
+    def submit(
+        self, backend: Backend, requests: Sequence[Request]
+    ) -> concurrent.futures.Future[list[Outcome]]:
+        if self.kill is not None and self.kill(backend.spec.label, requests):
+            raise KeyboardInterrupt
+        return Executor.submit(self, backend, requests)
+
+    def max_in_flight(self, backend: Backend) -> int:
+        return 1
+
+
+def _reply(spec: ModelSpec, request: Request) -> Outcome:
+    """The model answers 'A<n>' for its n-th turn; the judge grades the first turn 9 and the
+    second 3, and cannot be read about question 3's second turn."""
+    assert isinstance(request, GenerateRequest)
+    text = prompt_text(request)
+    if spec.label != "judge":
+        turn = sum(1 for m in request.prompt if m.role == "user")
+        return GenerationResult(f"{spec.label}-A{turn}", "stop", Usage(10, 3))
+    second = "second question" in text
+    if second and "In place?" in text:
+        return GenerationResult("hard to say", "stop", Usage(100, 10))
+    return GenerationResult(f"Rating: [[{3 if second else 9}]]", "stop", Usage(100, 10))
+
+
+def _plan(folder: Path, *models: str, judges: Sequence[str] = ("judge",)) -> Plan:
+    specs = tuple(ModelSpec.parse(f"{m}=openai:{m},base_url={LOCAL_URL}") for m in models)
+    judge_specs = tuple(ModelSpec.parse(f"{j}=openai:{j},base_url={LOCAL_URL}") for j in judges)
+    config = RunConfig(models=specs, batch_size=2, judges=judge_specs)
+    return make_plan(config, tasks=[MtBench(str(folder))])
+
+
+def _records(db: Path, plan: Plan) -> dict[tuple[str, str], ResultRecord]:
+    store = SqliteStore(db)
+    try:
+        return {(r.model, r.sample_id): r for r in store.iter_results(plan.run_id)}
+    finally:
+        store.close()
+
+
+def _run(db: Path, plan: Plan, executor: _Executor) -> Any:
+    store = SqliteStore(db)
+    try:
+        return execute_plan(plan, store, executor=executor)
+    finally:
+        store.close()
+
+
+def test_second_turn_sees_the_first_answer_and_each_turn_is_graded(tmp_path: Path) -> None:
+    plan = _plan(write_mt_bench(tmp_path / "mt"), "a", "b")
+    executor = _Executor()
+    outcome = _run(tmp_path / "r.db", plan, executor)
+    assert (outcome.computed, outcome.failed) == (6, 0)
+    # Each model: 3 first turns, then 3 second turns that hold its own first answer.
+    sent_a = executor.sent["a"]
+    assert len(sent_a) == 6
+    second_turns = [r for r in sent_a if isinstance(r, GenerateRequest) and len(r.prompt) == 3]
+    assert len(second_turns) == 3
+    assert all(r.prompt[1].role == "assistant" for r in second_turns)
+    assert {r.prompt[1].content for r in second_turns} == {"a-A1"}
+    # The judge graded 2 turns x 3 questions x 2 models, the second with the whole conversation.
+    assert len(executor.sent["judge"]) == 12
+    records = _records(tmp_path / "r.db", plan)
+    math = records[("a", "2")]
+    assert [o["text"] for o in math.outputs] == ["a-A1", "a-A2"]
+    assert math.metrics["turn1"] == (9.0, 1.0)
+    assert math.metrics["turn2"] == (3.0, 1.0)
+    assert math.metrics["score"] == (6.0, 1.0)
+    coding = records[("b", "3")]
+    assert coding.metrics["turn2"] == (0.0, 0.0)  # the unreadable verdict: no grade at all
+    assert coding.metrics["unparsable"] == (0.5,)
+    assert coding.details["grades"] == {"judge": [9.0, None]}
+    assert coding.details["judges"]["judge"]["prompt_tokens"] == 200
+    assert coding.prompt_tokens == 20  # the model's own two turns, not the judge's
+    judge_prompts = [prompt_text(r) for r in executor.sent["judge"]]
+    assert sum("Reference" in p for p in judge_prompts) == 8  # math and coding, both models
+
+
+def test_a_kill_between_the_turns_loses_nothing_paid_for(tmp_path: Path) -> None:
+    folder = write_mt_bench(tmp_path / "mt")
+    plan = _plan(folder, "a")
+
+    def second_turn(label: str, requests: Sequence[Request]) -> bool:
+        return label == "a" and any(
+            isinstance(r, GenerateRequest) and len(r.prompt) == 3 for r in requests
+        )
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path / "r.db", plan, _Executor(kill=second_turn))
+    assert _records(tmp_path / "r.db", plan) == {}
+    again = _Executor()
+    outcome = _run(tmp_path / "r.db", plan, again)
+    assert (outcome.computed, outcome.failed) == (3, 0)
+    # The first chunk's first turns came from the request cache; only the question of the
+    # chunk never sent asks its first turn now.
+    firsts = [r for r in again.sent["a"] if isinstance(r, GenerateRequest) and len(r.prompt) == 1]
+    assert [r.prompt[0].content for r in firsts] == ["Reverse a list."]
+    assert outcome.cache_hits == 2
+    # A rerun with every reply cached sends nothing at all.
+    fresh = _Executor()
+    plan_b = make_plan(
+        RunConfig(models=plan.models, batch_size=2, judges=tuple(plan.tasks[0].judges().values()),
+                  name="again"),
+        tasks=[MtBench(str(folder))],
+    )  # fmt: skip
+    _run(tmp_path / "r.db", plan_b, fresh)
+    assert all(sent == [] for sent in fresh.sent.values())
+
+
+def test_local_models_go_through_both_turns_too(tmp_path: Path) -> None:
+    folder = write_mt_bench(tmp_path / "mt")
+    config = RunConfig(models=(ModelSpec.parse("m=mock:m"),), judges=(ModelSpec.parse("j=mock:j"),))
+    plan = make_plan(config, tasks=[MtBench(str(folder))])
+    store = SqliteStore(tmp_path / "r.db")
+    try:
+        outcome = execute_plan(plan, store)
+        records = list(store.iter_results(plan.run_id))
+    finally:
+        store.close()
+    assert (outcome.computed, outcome.failed) == (3, 0)
+    assert all(len(r.outputs) == 2 for r in records)
+    # The mock judge never writes a grade: every verdict unparsable, none counted as a grade.
+    assert all(r.metrics["unparsable"] == (1.0,) for r in records)
+    assert all(r.metrics["score"] == (0.0, 0.0) for r in records)
+
+
+def test_judges_and_graded_tasks_must_come_together(tmp_path: Path) -> None:
+    folder = write_mt_bench(tmp_path / "mt")
+    models = (ModelSpec.parse("m=mock:m"),)
+    with pytest.raises(ConfigError, match="add --judge"):
+        make_plan(RunConfig(models=models), tasks=[MtBench(str(folder))])
+    with pytest.raises(ConfigError, match="no task is graded by judges"):
+        make_plan(RunConfig(models=models, task_specs=("copy",), judges=models))
+    with pytest.raises(ConfigError, match="two judges share the label"):
+        make_plan(RunConfig(models=models, judges=models + models), tasks=[MtBench(str(folder))])
+
+
+def test_cli_run_with_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_mt_bench(tmp_path / "mt")
+    db = tmp_path / "cli.db"
+    args = ["run", "-m", "a=mock:a", "-t", f"mt-bench:{folder}", "--db", str(db)]
+    assert main([*args, "--judge", "j=mock:j", "--limit", "2"]) == 0
+    assert main(args) == 2  # no judge: one line, nothing stored
+    assert "add --judge" in capsys.readouterr().err
+    store = SqliteStore(db)
+    try:
+        (run,) = store.list_runs()
+        records = list(store.iter_results(run.run_id))
+    finally:
+        store.close()
+    assert len(records) == 2
+    assert re.search(r"mock-\d+", json.dumps(records[0].details["judges"]))
