@@ -23,8 +23,9 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -290,3 +291,88 @@ class MessagesFront(LoopbackServer):
 
 def messages_front(upstream: str) -> AbstractContextManager[MessagesFront]:
     return serving(MessagesFront(upstream))
+
+
+# --- a scripted server-sent-events API (reasoning models' streams) ------------------------------
+
+
+def sse_data(data: dict[str, Any]) -> bytes:
+    """One OpenAI-style event (``data:`` only)."""
+    return f"data: {json.dumps(data)}\n\n".encode()
+
+
+def sse_event(event: str, data: dict[str, Any]) -> bytes:
+    """One Anthropic-style event (named)."""
+    return _sse(event, data)
+
+
+@dataclass
+class SseReply:
+    """One response: ``events`` written one at a time, each after its pause in seconds."""
+
+    events: Sequence[tuple[float, bytes]]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SseScript(LoopbackServer):
+    """Answers each POST with the next ``SseReply`` (``answer(body)`` makes one when given
+    instead of a list), records the bodies it was sent, and counts words for ``/extras/tokenize``
+    (one token per whitespace-separated word, after a start token, as llama-cpp-python does)."""
+
+    url_path = "/v1"
+
+    def __init__(
+        self,
+        replies: Sequence[SseReply] = (),
+        *,
+        answer: Callable[[dict[str, Any]], SseReply] | None = None,
+        url_path: str = "/v1",
+    ) -> None:
+        self.replies = list(replies)
+        self.answer = answer
+        self.url_path = url_path
+        self.bodies: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        super().__init__()
+
+    def _next(self, body: dict[str, Any]) -> SseReply | None:
+        with self._lock:
+            self.bodies.append(body)
+            if self.answer is not None:
+                return self.answer(body)
+            return self.replies.pop(0) if self.replies else None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(QuietHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)))
+                if self.path.endswith("/tokenize"):
+                    tokens = [1] * (1 + len(str(body.get("input", "")).split()))
+                    self._write(200, {}, json.dumps({"tokens": tokens}).encode())
+                    return
+                reply = server._next(body)
+                if reply is None:
+                    self._write(400, {}, b'{"error": {"message": "script exhausted"}}')
+                    return
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                for pause, event in reply.events:
+                    time.sleep(pause)
+                    self.wfile.write(event)
+                    self.wfile.flush()
+
+            def _write(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler

@@ -19,11 +19,13 @@ from bakeoff.backends._api import (
     ApiLimits,
     check_base_url,
     float_option,
+    int_option,
     key_source,
     parse_limits,
     refuse_key_options,
 )
 from bakeoff.core.errors import ConfigError
+from bakeoff.core.thinking import think_end_option
 from bakeoff.core.types import (
     ChatMessage,
     GenerateRequest,
@@ -36,7 +38,10 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 PROVIDER_HOST = "api.openai.com"
 """The only host ``OPENAI_API_KEY`` goes to unasked (see ``key_source``)."""
-_OWN_OPTIONS = frozenset({"base_url", "api", "repeat_penalty", "tokenizer"})
+_OWN_OPTIONS = frozenset(
+    {"base_url", "api", "repeat_penalty", "tokenizer", "reasoning_effort", "thinking_budget"}
+    | {"think_end"}
+)
 KNOWN_OPTIONS = _OWN_OPTIONS | KEY_OPTIONS | LIMIT_OPTIONS
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
@@ -55,6 +60,14 @@ class OpenAIOptions:
     tokenizer: str | None = None
     """What counts output tokens when a stream reports no usage: a GGUF path (its vocabulary)
     or ``server`` (the server's tokenize endpoint); None: nothing, the chunk count is flagged."""
+    reasoning_effort: str | None = None
+    """Sent as ``reasoning_effort`` (OpenAI's reasoning models: minimal, low, medium, high...)."""
+    thinking_budget: int = 0
+    """Output tokens allowed for thinking on top of a task's ``max_tokens`` (a reasoning model's
+    ``max_completion_tokens`` counts its hidden reasoning too, so without room the answer is
+    cut); also what the cost estimate reserves for reasoning."""
+    think_end: str | None = None
+    """The marker ending a think section written into the text (None: the text is never cut)."""
 
     @property
     def concurrency(self) -> int:
@@ -113,7 +126,20 @@ def parse_options(target: str, options: Mapping[str, str]) -> OpenAIOptions:
         repeat_penalty=float_option("openai", options, "repeat_penalty", None, minimum=0.0),
         limits=parse_limits("openai", options),
         tokenizer=options.get("tokenizer") or None,
+        reasoning_effort=_effort(options.get("reasoning_effort")),
+        thinking_budget=int_option("openai", options, "thinking_budget", 0, minimum=0),
+        think_end=think_end_option(options.get("think_end")),
     )
+
+
+def _effort(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not raw.isalpha():
+        raise ConfigError(
+            f"openai option reasoning_effort={raw!r} must be a word (minimal, low, medium, high)"
+        )
+    return raw.lower()
 
 
 # --- request bodies -----------------------------------------------------------------------
@@ -140,22 +166,22 @@ def generation_body(
     """Keyword arguments for ``client.chat.completions.create`` / ``client.completions.create``.
 
     OpenAI's own chat endpoint takes ``max_completion_tokens`` (its reasoning models refuse
-    ``max_tokens``); other servers (llama.cpp, older vLLM) only know ``max_tokens``.
+    ``max_tokens``); other servers (llama.cpp, older vLLM) only know ``max_tokens``. Either
+    counts thinking too, so the ``thinking_budget`` is added to the task's limit. OpenAI's
+    reasoning models accept only the default sampling: with ``reasoning_effort`` set,
+    ``temperature`` and ``top_p`` are left out of requests to OpenAI's own API.
     """
     s = request.settings
-    length_field = (
-        "max_completion_tokens"
-        if options.is_openai_cloud and options.api == "chat"
-        else "max_tokens"
+    cloud_chat = options.is_openai_cloud and options.api == "chat"
+    length_field = "max_completion_tokens" if cloud_chat else "max_tokens"
+    body: dict[str, Any] = {"model": options.model}
+    if not (cloud_chat and options.reasoning_effort is not None):
+        body.update(temperature=s.temperature, top_p=s.top_p)
+    body.update(
+        {length_field: s.max_tokens + options.thinking_budget, "seed": s.seed, "stream": stream}
     )
-    body: dict[str, Any] = {
-        "model": options.model,
-        "temperature": s.temperature,
-        "top_p": s.top_p,
-        length_field: s.max_tokens,
-        "seed": s.seed,
-        "stream": stream,
-    }
+    if options.reasoning_effort is not None:
+        body["reasoning_effort"] = options.reasoning_effort
     if stream:
         body["stream_options"] = {"include_usage": True}
     if s.stop:
@@ -269,6 +295,7 @@ def usage_from(
     details = raw.get("prompt_tokens_details") or {}
     reported = int(raw.get("completion_tokens") or 0)
     return Usage(
+        reasoning_tokens=reported_reasoning_tokens(raw),
         prompt_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=reported or fallback_output_tokens,
         prompt_seconds=prompt_seconds,
@@ -278,3 +305,12 @@ def usage_from(
         else 0,
         output_tokens_estimated=not reported and fallback_estimated and fallback_output_tokens > 0,
     )
+
+
+def reported_reasoning_tokens(raw: Mapping[str, Any]) -> int | None:
+    """``usage.completion_tokens_details.reasoning_tokens`` (OpenAI, DeepSeek); None when the
+    server does not report it (llama.cpp, vLLM: their reasoning is counted otherwise)."""
+    details = raw.get("completion_tokens_details")
+    if not isinstance(details, Mapping) or details.get("reasoning_tokens") is None:
+        return None
+    return int(details["reasoning_tokens"])

@@ -2,7 +2,8 @@
 
 ``openai:MODEL[,base_url=http://127.0.0.1:8000/v1,concurrency=8,timeout=60,max_retries=5,
 rpm=N,tpm=N,api=chat|completions,api_key_env=OPENAI_API_KEY,repeat_penalty=1.0,
-tokenizer=PATH.gguf|server]``
+tokenizer=PATH.gguf|server,reasoning_effort=low|medium|high,thinking_budget=N,
+think_end=</think>|none]``
 
 * The API key comes from the environment (``OPENAI_API_KEY`` or the variable named by
   ``api_key_env``) or, failing that, the system keyring (service ``bakeoff``, user = that
@@ -36,6 +37,13 @@ tokenizer the spec names: ``tokenizer=PATH.gguf`` (its vocabulary only) or ``tok
 count is one more request). Never by the number of stream chunks, which is not a token count
 (a chunk may carry several tokens): without a tokenizer, the chunk count is stored flagged
 ``output_tokens_estimated``.
+
+Reasoning models: ``reasoning_effort`` is sent as is; ``thinking_budget=N`` adds N tokens to the
+length limit (which counts thinking) and to the cost estimate. The answer is scored alone:
+thinking in ``reasoning_content`` / ``reasoning`` deltas is kept apart, and a think section in
+the text is cut at ``think_end`` (default ``</think>``; ``none`` never cuts). Reasoning tokens
+come from ``usage.completion_tokens_details.reasoning_tokens``, else from the tokenizer the spec
+names counting the thinking, else stay unknown.
 """
 
 from __future__ import annotations
@@ -50,9 +58,11 @@ from typing import Any
 
 from bakeoff.backends import _openai_payloads as payloads
 from bakeoff.backends._api import ApiBackend, Outcome, StreamCutError, estimate_tokens
+from bakeoff.backends._reasoning_stream import StreamTrace, TracedStream
 from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, BakeoffError, ConfigError
 from bakeoff.core.model import ModelInfo, ModelSpec
+from bakeoff.core.thinking import DEFAULT_THINK_END
 from bakeoff.core.types import (
     GenerateRequest,
     GenerationResult,
@@ -154,8 +164,20 @@ class OpenAICompatBackend(ApiBackend):
     def _endpoint(self) -> str:
         return "chat.completions" if self.options.api == "chat" else "completions"
 
+    def fingerprint(self, request: Request) -> dict[str, JSONValue]:
+        """The body decides the server's answer; the end marker decides the answer kept (a key
+        of its own only when not the default, so existing cache entries still match)."""
+        key = super().fingerprint(request)
+        if self.options.think_end != DEFAULT_THINK_END:
+            key["think_end"] = self.options.think_end
+        return key
+
     def info(self) -> ModelInfo:
         extra: dict[str, Any] = {"api": self.options.api}
+        if self.options.reasoning_effort is not None:
+            extra["reasoning_effort"] = self.options.reasoning_effort
+        if self.options.thinking_budget:
+            extra["thinking_budget"] = self.options.thinking_budget
         try:
             client = self.make_client(asynchronous=False)
             try:
@@ -202,9 +224,7 @@ class OpenAICompatBackend(ApiBackend):
         estimate = _estimate(request)
 
         async def call() -> GenerationResult:
-            start = time.monotonic()
-            first: float | None = None
-            parts: list[str] = []
+            trace = StreamTrace()
             finish: str | None = None
             usage_raw: dict[str, Any] | None = None
             stream = await create(**body)
@@ -212,32 +232,50 @@ class OpenAICompatBackend(ApiBackend):
                 if getattr(chunk, "usage", None) is not None:
                     usage_raw = chunk.usage.model_dump()
                 for choice in chunk.choices:
-                    text = choice.delta.content if chat else choice.text
-                    if text:
-                        if first is None:
-                            first = time.monotonic()
-                        parts.append(text)
+                    if chat:
+                        trace.add_thinking(_reasoning_delta(choice.delta))
+                        trace.add_text(choice.delta.content)
+                    else:
+                        trace.add_text(choice.text)
                     if choice.finish_reason:
                         finish = str(choice.finish_reason)
-            end = time.monotonic()
+            traced = trace.finish(self.options.think_end)
             if finish is None:
                 # A close-delimited stream cut mid-way ends "normally": never keep half a text.
                 raise StreamCutError("the stream ended without a finish_reason")
-            first_at = first if first is not None else end
             counted: int | None = None
-            if not (usage_raw or {}).get("completion_tokens") and parts:
-                counted = await asyncio.to_thread(self.count_tokens, "".join(parts))
+            if not (usage_raw or {}).get("completion_tokens") and trace.pieces:
+                whole = "".join(p for _, p in trace.thinking + trace.text)
+                counted = await asyncio.to_thread(self.count_tokens, whole)
             usage = payloads.usage_from(
                 usage_raw,
-                prompt_seconds=first_at - start,
-                output_seconds=end - first_at,
-                fallback_output_tokens=len(parts) if counted is None else counted,
+                prompt_seconds=(traced.first_token_at or traced.end) - trace.start,
+                output_seconds=traced.end - (traced.first_token_at or traced.end),
+                fallback_output_tokens=trace.pieces if counted is None else counted,
                 fallback_estimated=counted is None,
             )
+            usage = dataclasses.replace(
+                usage,
+                reasoning_tokens=await self._reasoning_tokens(usage, traced),
+                first_answer_seconds=None
+                if traced.first_answer_at is None
+                else traced.first_answer_at - trace.start,
+            )
             self.limiter.settle(estimate, _used(usage))
-            return GenerationResult("".join(parts), finish, usage)
+            return GenerationResult(traced.answer, finish, usage)
 
         return await self.with_retries("generate", call, estimate)
+
+    async def _reasoning_tokens(self, usage: Usage, traced: TracedStream) -> int | None:
+        """What the server reported; else, when thinking came, its count by the tokenizer the
+        spec names (None without one: unknown, never a guess); else 0 (it did not think)."""
+        if usage.reasoning_tokens is not None:
+            return usage.reasoning_tokens
+        if not traced.thought:
+            return None if self.options.is_openai_cloud else 0
+        if self.options.tokenizer is None or not traced.thinking:
+            return None
+        return await asyncio.to_thread(self.count_tokens, traced.thinking)
 
     def count_tokens(self, text: str) -> int | None:
         """Tokens in ``text`` by the model's tokenizer; None when there is none to ask.
@@ -394,6 +432,16 @@ class OpenAICompatBackend(ApiBackend):
             f"openai backend ({self.spec.label}) refuses log-likelihood scoring on "
             f"{self.options.base_url}: {why}"
         )
+
+
+def _reasoning_delta(delta: Any) -> str | None:
+    """A chat delta's thinking: ``reasoning_content`` (DeepSeek, llama.cpp's server, vLLM before
+    0.10) or ``reasoning`` (later vLLM, OpenRouter); fields the SDK keeps as extras."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(delta, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def _estimate(request: Request) -> int:

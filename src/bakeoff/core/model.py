@@ -47,7 +47,7 @@ class ModelSpec:
             if not eq or not key.strip():
                 raise ConfigError(f"bad model option '{item}' in '{text}': expected key=value")
             options[key.strip()] = value.strip()
-        label = label or _default_label(target)
+        label = label or _default_label(target, options)
         if not _LABEL_RE.match(label):
             raise ConfigError(
                 f"bad model label '{label}': use letters, digits, '.', '_' or '-' (max 64)"
@@ -59,9 +59,13 @@ class ModelSpec:
         return f"{self.label}={self.backend}:{self.target}{opts}"
 
 
-def _default_label(target: str) -> str:
+def _default_label(target: str, options: Mapping[str, str]) -> str:
     name = target.rstrip("/").rsplit("/", 1)[-1]
     name = re.sub(r"\.gguf$", "", name, flags=re.IGNORECASE)
+    # One model at two reasoning settings is two models in the guide: labels that say which.
+    for option, prefix in (("reasoning_effort", "-"), ("thinking_budget", "-think")):
+        if options.get(option):
+            name += prefix + options[option].strip()
     name = re.sub(r"[^A-Za-z0-9_.\-]", "-", name).strip("-.") or "model"
     return name[:64]
 

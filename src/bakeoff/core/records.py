@@ -74,6 +74,10 @@ class ResultRecord:
     created_at: str = ""
     output_tokens_estimated: bool = False
     """``output_tokens`` counts stream chunks, not tokens (see Usage): an estimate."""
+    reasoning_tokens: int | None = None
+    """The part of ``output_tokens`` spent thinking (see Usage); None: unknown."""
+    first_answer_seconds: float | None = None
+    """Time to the first answer token (see Usage); None: not measured."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,13 @@ class Usage:
     ``output_tokens_estimated``: the server reported no output tokens and no tokenizer could
     count them, so ``output_tokens`` is the number of stream chunks, which is not a token count
     (a chunk may carry several tokens): an estimate that must not be presented as measured.
+
+    Reasoning models think before they answer, billed as output: ``reasoning_tokens`` is the
+    part of ``output_tokens`` spent thinking (``None``: the server did not say, and nothing
+    could count it; 0: it did not think). ``prompt_seconds`` is then the time to the first token
+    of either kind and ``first_answer_seconds`` the time from the request to the first token of
+    the answer itself (``None``: not measured; equal to ``prompt_seconds`` when nothing came
+    before the answer).
     """
 
     prompt_tokens: int = 0
@@ -127,6 +134,8 @@ class Usage:
     output_seconds: float | None = None
     cached_prompt_tokens: int = 0
     output_tokens_estimated: bool = False
+    reasoning_tokens: int | None = None
+    first_answer_seconds: float | None = None
 
     def as_dict(self) -> dict[str, JSONValue]:
         data: dict[str, JSONValue] = {
@@ -138,6 +147,12 @@ class Usage:
         }
         if self.output_tokens_estimated:  # only when set: stored measured usage is unchanged
             data["output_tokens_estimated"] = True
+        # Only when known, for the same reason: usage cached before reasoning was measured reads
+        # back unchanged, and a cached reasoning answer keeps its figures.
+        if self.reasoning_tokens is not None:
+            data["reasoning_tokens"] = self.reasoning_tokens
+        if self.first_answer_seconds is not None:
+            data["first_answer_seconds"] = self.first_answer_seconds
         return data
 
 
@@ -228,4 +243,12 @@ def total_usage(results: Sequence[Result]) -> Usage:
         output_seconds=_sum([r.usage.output_seconds for r in results]),
         cached_prompt_tokens=sum(r.usage.cached_prompt_tokens for r in results),
         output_tokens_estimated=any(r.usage.output_tokens_estimated for r in results),
+        reasoning_tokens=_sum_known([r.usage.reasoning_tokens for r in results]),
+        first_answer_seconds=_sum([r.usage.first_answer_seconds for r in results]),
     )
+
+
+def _sum_known(values: Sequence[int | None]) -> int | None:
+    """The sum of the known counts; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None

@@ -260,7 +260,7 @@ class SqliteStore(Store):
         with self._transaction():
             # An "ok" row is final; a "failed" row is replaced by any later attempt.
             self._conn.executemany(
-                f"INSERT INTO results VALUES ({', '.join('?' * 19)}) "
+                f"INSERT INTO results VALUES ({', '.join('?' * 21)}) "
                 "ON CONFLICT (run_id, model, task, sample_id) DO UPDATE SET "
                 "status = excluded.status, error = excluded.error, "
                 "prediction = excluded.prediction, target = excluded.target, "
@@ -271,7 +271,9 @@ class SqliteStore(Store):
                 "output_seconds = excluded.output_seconds, "
                 "cached_prompt_tokens = excluded.cached_prompt_tokens, "
                 "created_at = excluded.created_at, "
-                "output_tokens_estimated = excluded.output_tokens_estimated "
+                "output_tokens_estimated = excluded.output_tokens_estimated, "
+                "reasoning_tokens = excluded.reasoning_tokens, "
+                "first_answer_seconds = excluded.first_answer_seconds "
                 "WHERE results.status = 'failed'",
                 rows,
             )
@@ -479,7 +481,9 @@ def _result_row(r: ResultRecord) -> tuple[Any, ...]:
         r.output_seconds,
         r.cached_prompt_tokens,
         r.created_at or now_iso(),
-        int(r.output_tokens_estimated),  # last: added by migration 0005
+        int(r.output_tokens_estimated),  # added by migration 0005
+        r.reasoning_tokens,  # these two: migration 0006
+        r.first_answer_seconds,
     )
 
 
@@ -505,4 +509,6 @@ def _result_from_row(row: sqlite3.Row) -> ResultRecord:
         error=row["error"],
         created_at=row["created_at"],
         output_tokens_estimated=bool(row["output_tokens_estimated"]),
+        reasoning_tokens=row["reasoning_tokens"],
+        first_answer_seconds=row["first_answer_seconds"],
     )
