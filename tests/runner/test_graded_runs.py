@@ -70,7 +70,8 @@ class _Executor(LocalExecutor):
 
 def _reply(spec: ModelSpec, request: Request) -> Outcome:
     """The model answers 'A<n>' for its n-th turn; the judge grades the first turn 9 and the
-    second 3, and cannot be read about question 3's second turn."""
+    second 3, cannot be read about question 3's second turn, and grades a control's reference
+    10 and its worse answer 2."""
     assert isinstance(request, GenerateRequest)
     text = prompt_text(request)
     if spec.label != "judge":
@@ -79,6 +80,12 @@ def _reply(spec: ModelSpec, request: Request) -> Outcome:
     second = "second question" in text
     if second and "In place?" in text:
         return GenerationResult("hard to say", "stop", Usage(100, 10))
+    answer = text.partition("[The Start of the Assistant's Answer]\n")[2].partition("\n[The")[0]
+    question = text.partition("[Question]\n")[2].partition("\n")[0]
+    if (question, answer) in {("What is 2+2?", "4"), ("Reverse a list.", "xs[::-1]")}:
+        return GenerationResult("Rating: [[10]]", "stop", Usage(100, 10))  # the right reference
+    if not second and not answer.startswith(("a-", "b-")):  # a control's worse answer
+        return GenerationResult("Rating: [[2]]", "stop", Usage(100, 10))
     return GenerationResult(f"Rating: [[{3 if second else 9}]]", "stop", Usage(100, 10))
 
 
@@ -117,8 +124,12 @@ def test_second_turn_sees_the_first_answer_and_each_turn_is_graded(tmp_path: Pat
     assert len(second_turns) == 3
     assert all(r.prompt[1].role == "assistant" for r in second_turns)
     assert {r.prompt[1].content for r in second_turns} == {"a-A1"}
-    # The judge graded 2 turns x 3 questions x 2 models, the second with the whole conversation.
-    assert len(executor.sent["judge"]) == 12
+    # The judge graded 2 turns x 3 questions x 2 models, the second with the whole conversation,
+    # and the 2 control pairs (the made-up file has 2 reference questions): 4 prompts, sent once,
+    # then answered from the request cache (the same text for every question and model).
+    sent = [prompt_text(r) for r in executor.sent["judge"]]
+    assert len(sent) == 12 + 4
+    assert len(set(sent)) == len(sent)
     records = _records(tmp_path / "r.db", plan)
     math = records[("a", "2")]
     assert [o["text"] for o in math.outputs] == ["a-A1", "a-A2"]
@@ -129,8 +140,11 @@ def test_second_turn_sees_the_first_answer_and_each_turn_is_graded(tmp_path: Pat
     assert coding.metrics["turn2"] == (0.0, 0.0)  # the unreadable verdict: no grade at all
     assert coding.metrics["unparsable"] == (0.5,)
     assert coding.details["grades"] == {"judge": [9.0, None]}
-    assert coding.details["judges"]["judge"]["prompt_tokens"] == 200
+    assert coding.details["judges"]["judge"]["prompt_tokens"] == 400  # 2 turns, 2 controls
     assert coding.prompt_tokens == 20  # the model's own two turns, not the judge's
+    # The judge told each control's reference from the worse answer: sanity passed.
+    assert coding.details["sanity"] == {"judge": True}
+    assert all(r.metrics["sanity"] == (1.0,) for r in records.values())
     judge_prompts = [prompt_text(r) for r in executor.sent["judge"]]
     assert sum("Reference" in p for p in judge_prompts) == 8  # math and coding, both models
 
@@ -154,7 +168,9 @@ def test_a_kill_between_the_turns_loses_nothing_paid_for(tmp_path: Path) -> None
     # chunk never sent asks its first turn now.
     firsts = [r for r in again.sent["a"] if isinstance(r, GenerateRequest) and len(r.prompt) == 1]
     assert [r.prompt[0].content for r in firsts] == ["Reverse a list."]
-    assert outcome.cache_hits == 2
+    # The 2 first turns paid for before the kill, and question 3's control pair, the same
+    # texts as question 1's (the file has 2 reference questions), judged earlier in this run.
+    assert outcome.cache_hits == 4
     # A rerun with every reply cached sends nothing at all.
     fresh = _Executor()
     plan_b = make_plan(

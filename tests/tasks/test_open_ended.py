@@ -19,7 +19,7 @@ from bakeoff.scoring.grades import parse_grade
 from bakeoff.tasks.catalog import TaskSpec, build_task
 from bakeoff.tasks.open_ended import _prompts
 from bakeoff.tasks.open_ended._graded import graded_mean
-from bakeoff.tasks.open_ended.mt_bench import MtBench
+from bakeoff.tasks.open_ended.mt_bench import MtBench, controls
 from bakeoff.tasks.open_ended.rubric import RubricTask
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mt_bench"
@@ -95,7 +95,12 @@ def test_mt_bench_turns_references_and_prompts(tmp_path: Path) -> None:
     writing_prompts = task.grade_prompts(writing, [answer, GenerationResult("x")])
     assert not any("Reference" in p for p in writing_prompts)
     requests = task.judge_requests(writing, [answer, GenerationResult("x")])
-    assert len(requests) == 2
+    assert len(requests) == 4  # two turns, then the control pair (better, worse)
+    control = writing.metadata["control"]
+    assert (control["question_id"], control["better"], control["worse"]) == (2, "4", "xs[::-1]")
+    assert math.metadata["control"]["question_id"] == 3  # the controls are taken in turn
+    assert len(MtBench(str(tmp_path / "mt"), {"sanity": "0"}).judge_requests(
+        writing, [answer, GenerationResult("x")])) == 2  # fmt: skip
     assert all(isinstance(r, GenerateRequest) and r.settings.temperature == 0 for r in requests)
 
 
@@ -130,6 +135,33 @@ def test_unparsable_and_failed_verdicts_are_counted_never_defaulted(tmp_path: Pa
     assert score.details["grades"] == {"a": [8.0, None], "b": [6.0, None]}
     assert score.prediction.startswith("one")
     assert score.prediction.endswith("two")
+
+
+def test_control_pairs_cut_long_references_and_swap_short_ones() -> None:
+    long = " ".join(f"word{i}" for i in range(60))
+    rows = [(1, "q1", "short"), (2, "q2", long), (3, "q3", "tiny")]
+    pairs = controls(rows)
+    assert [p["kind"] for p in pairs] == ["other question", "truncated", "other question"]
+    assert pairs[0]["worse"] == long
+    assert pairs[1]["worse"] == " ".join(f"word{i}" for i in range(20))
+    assert pairs[2]["worse"] == "short"  # the next reference, wrapping around
+
+
+def test_sanity_per_judge_counts_an_unreadable_control_against_it(tmp_path: Path) -> None:
+    task = MtBench(str(write_mt_bench(tmp_path / "mt")))
+    judges = [ModelSpec.parse(f"{j}=mock:{j}") for j in ("good", "tied", "mute")]
+    task.use_judges(judges)
+    sample = task.samples()[0]
+    turns = [GenerationResult("Rating: [[5]]")] * 2
+    verdicts = {
+        "good": [*turns, GenerationResult("[[9]]"), GenerationResult("[[2]]")],
+        "tied": [*turns, GenerationResult("[[7]]"), GenerationResult("[[7]]")],
+        "mute": [*turns, GenerationResult("[[9]]"), GenerationResult("no idea")],
+    }
+    score = task.score_judged(sample, [GenerationResult("a"), GenerationResult("b")], verdicts)
+    assert score.details["sanity"] == {"good": True, "tied": False, "mute": None}
+    assert score.metric_inputs["sanity"] == (1 / 3,)
+    assert score.metric_inputs["unparsable"] == (0.0,)  # the answers' verdicts all readable
 
 
 def test_mt_bench_bad_data_and_options(tmp_path: Path) -> None:

@@ -15,6 +15,11 @@ What is stored per sample, so that nothing is hidden in a default:
   ``judge_failed``: the share of judge requests that failed for good. Both are shown beside the
   grades in the report, as diagnostics (not counted as quality).
 * ``details["grades"]``: each judge's grades (null where unreadable or failed).
+* ``sanity`` (tasks with a control set, ``control_prompts``): per sample, each judge also grades
+  a known-better and a known-worse answer to a control question; ``details["sanity"][judge]`` is
+  whether it graded the better one higher (null: a grade could not be read, which the judge's
+  sanity accuracy counts against it, stats/judge_checks.py), and the metric is the share of
+  judges that did.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ register_aggregation(GRADED_MEAN, graded_mean)
 SCORE = MetricSpec("score", aggregation=GRADED_MEAN)
 UNPARSABLE = MetricSpec("unparsable", higher_is_better=False, scale=100.0, criterion="none")
 JUDGE_FAILED = MetricSpec("judge_failed", higher_is_better=False, scale=100.0, criterion="none")
+SANITY = MetricSpec("sanity", scale=100.0, criterion="none")
 
 
 class GradedTask(Task):
@@ -81,7 +87,8 @@ class GradedTask(Task):
             if len(self.grade_names) > 1
             else ()
         )
-        self.metrics = (SCORE, *per_answer, UNPARSABLE, JUDGE_FAILED)
+        controls = (SANITY,) if self.has_controls() else ()
+        self.metrics = (SCORE, *per_answer, UNPARSABLE, JUDGE_FAILED, *controls)
 
     # -- judges --------------------------------------------------------------------------
 
@@ -101,11 +108,17 @@ class GradedTask(Task):
     def grade_prompts(self, sample: Sample, results: Sequence[Result]) -> list[str]:
         raise NotImplementedError
 
+    def has_controls(self) -> bool:
+        """Whether every sample carries a sanity control pair (``control_prompts``)."""
+        return False
+
+    def control_prompts(self, sample: Sample) -> list[str]:
+        """The judge prompts of the sample's control pair: (known-better, known-worse)."""
+        return []
+
     def judge_requests(self, sample: Sample, results: Sequence[Result]) -> list[Request]:
-        return [
-            GenerateRequest(_prompts.judge_messages(text), self.judge_settings)
-            for text in self.grade_prompts(sample, results)
-        ]
+        texts = [*self.grade_prompts(sample, results), *self.control_prompts(sample)]
+        return [GenerateRequest(_prompts.judge_messages(t), self.judge_settings) for t in texts]
 
     # -- scoring -------------------------------------------------------------------------
 
@@ -119,20 +132,22 @@ class GradedTask(Task):
         verdicts: Mapping[str, Sequence[Result | RequestFailure]],
     ) -> SampleScore:
         grades: dict[str, list[float | None]] = {}
+        sanity: dict[str, JSONValue] = {}
         unparsable = failed = total = 0
+        answers_graded = len(self.grade_names)
         for label, outcomes in verdicts.items():
             mine: list[float | None] = []
-            for outcome in outcomes:
+            for outcome in outcomes[:answers_graded]:
                 total += 1
-                if isinstance(outcome, RequestFailure):
-                    failed += 1
-                    mine.append(None)
-                    continue
-                text = outcome.text if isinstance(outcome, GenerationResult) else ""
-                grade = parse_grade(text)
-                unparsable += grade is None
+                failed += isinstance(outcome, RequestFailure)
+                grade = _grade(outcome)
+                unparsable += grade is None and not isinstance(outcome, RequestFailure)
                 mine.append(grade)
             grades[label] = mine
+            control = [_grade(o) for o in outcomes[answers_graded:]]
+            if len(control) == 2:
+                better, worse = control
+                sanity[label] = None if better is None or worse is None else better > worse
         per_answer = [
             _mean([judged[i] for judged in grades.values() if i < len(judged)])
             for i in range(len(self.grade_names))
@@ -142,6 +157,10 @@ class GradedTask(Task):
             "unparsable": (unparsable / total if total else 0.0,),
             "judge_failed": (failed / total if total else 0.0,),
         }
+        if self.has_controls():
+            inputs["sanity"] = (
+                sum(v is True for v in sanity.values()) / len(sanity) if sanity else 0.0,
+            )
         if len(self.grade_names) > 1:
             inputs.update(
                 {name: _graded(g) for name, g in zip(self.grade_names, per_answer, strict=True)}
@@ -150,6 +169,7 @@ class GradedTask(Task):
         details: dict[str, JSONValue] = {
             "grades": {label: list(values) for label, values in grades.items()},
             "graded": dict(zip(self.grade_names, per_answer, strict=True)),
+            **({"sanity": sanity} if self.has_controls() else {}),
         }
         return SampleScore(
             metric_inputs=inputs,
@@ -170,6 +190,12 @@ class GradedTask(Task):
 
     def prompt_template(self) -> str:
         return "\n\x1e\n".join(_prompts.TEMPLATES)
+
+
+def _grade(outcome: Result | RequestFailure) -> float | None:
+    if isinstance(outcome, GenerationResult):
+        return parse_grade(outcome.text)
+    return None
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

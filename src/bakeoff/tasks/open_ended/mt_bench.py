@@ -9,7 +9,16 @@ answers (``reference_answer/gpt-4.jsonl``), as MT-Bench does.
 Data: ``mt-bench[:DIR]`` where DIR holds ``question.jsonl`` and ``reference_answer/gpt-4.jsonl``
 (lm-sys/FastChat's files); default ``$BAKEOFF_DATA_DIR/mt_bench``. Options: ``max_tokens``
 (each answer, default 1024), ``judge_max_tokens`` (default 512), ``categories``
-(``+``-separated). Samples keep the file's order, so ``--limit 16`` is its first 16 questions.
+(``+``-separated), ``sanity`` (1, the default: every question carries a control pair; 0: none).
+Samples keep the file's order, so ``--limit 16`` is its first 16 questions.
+
+Sanity control: with each question, every judge also grades two answers to one of the 30
+reference questions (taken in turn, whatever the categories asked): its reference answer, and a
+known-worse one, the reference cut to its first third (long references) or the reference answer
+of another question. A judge that grades the known-worse one as high or higher fails that
+control; its accuracy over the run decides whether the guide may name a winner
+(stats/judge_checks.py). The controls are the same texts for every model, so an API judge's
+replies about them come from the request cache after the first model.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ from bakeoff.core.types import (
     Sample,
 )
 from bakeoff.tasks.data import read_jsonl
-from bakeoff.tasks.generic import reject_unknown_options
+from bakeoff.tasks.generic import int_option, reject_unknown_options
 from bakeoff.tasks.open_ended import _prompts
 from bakeoff.tasks.open_ended._graded import GradedTask
 
@@ -68,11 +77,13 @@ class MtBench(GradedTask):
 
     def __init__(self, arg: str = "", options: Mapping[str, str] | None = None) -> None:
         options = dict(options or {})
-        reject_unknown_options(self.name, options, {"max_tokens", "judge_max_tokens", "categories"})
+        known = {"max_tokens", "judge_max_tokens", "categories", "sanity"}
+        reject_unknown_options(self.name, options, known)
+        self.sanity = int_option(options, "sanity", 1, minimum=0, maximum=1) == 1
         super().__init__(options)
         self.categories = _categories(options.get("categories", ""))
         folder = Path(arg) if arg else default_folder()
-        self._samples = _load(folder, self.categories)
+        self._samples = _load(folder, self.categories, controls_too=self.sanity)
 
     def samples(self) -> Sequence[Sample]:
         return self._samples
@@ -121,8 +132,21 @@ class MtBench(GradedTask):
             _prompts.SECOND_TURN.format(conversation=conversation),
         ]
 
+    def has_controls(self) -> bool:
+        return self.sanity
+
+    def control_prompts(self, sample: Sample) -> list[str]:
+        control = sample.metadata.get("control") if self.sanity else None
+        if not isinstance(control, dict):
+            return []
+        question = str(control["question"])
+        return [
+            _prompts.GENERAL.format(question=question, answer=control["better"]),
+            _prompts.GENERAL.format(question=question, answer=control["worse"]),
+        ]
+
     def config(self) -> dict[str, JSONValue]:
-        return {"categories": list(self.categories), **self.judge_config()}
+        return {"categories": list(self.categories), "sanity": self.sanity, **self.judge_config()}
 
 
 def _turns(sample: Sample) -> tuple[str, str]:
@@ -148,7 +172,35 @@ def _categories(raw: str) -> tuple[str, ...]:
     return chosen
 
 
-def _load(folder: Path, categories: Sequence[str]) -> list[Sample]:
+TRUNCATE_FROM = 200
+"""A reference of at least this many characters is cut to make a control's worse answer;
+a shorter one (a number, a word) is paired with another question's reference instead."""
+
+
+def controls(rows: Sequence[tuple[Any, str, str]]) -> list[dict[str, JSONValue]]:
+    """Control pairs from (question id, first question, first reference answer) rows: the
+    i-th is reference i against a cut copy of it (odd i, long references) or against reference
+    i + 1 (an answer to another question)."""
+    out: list[dict[str, JSONValue]] = []
+    for i, (question_id, question, reference) in enumerate(rows):
+        if i % 2 and len(reference) >= TRUNCATE_FROM:
+            words = reference.split()
+            worse, kind = " ".join(words[: max(1, len(words) // 3)]), "truncated"
+        else:
+            worse, kind = rows[(i + 1) % len(rows)][2], "other question"
+        out.append(
+            {
+                "question_id": question_id,
+                "kind": kind,
+                "question": question,
+                "better": reference,
+                "worse": worse,
+            }
+        )
+    return out
+
+
+def _load(folder: Path, categories: Sequence[str], *, controls_too: bool = True) -> list[Sample]:
     questions = folder / "question.jsonl"
     if not questions.is_file():
         raise DataError(
@@ -158,7 +210,17 @@ def _load(folder: Path, categories: Sequence[str]) -> list[Sample]:
         )
     references = _references(folder / "reference_answer" / "gpt-4.jsonl")
     samples: list[Sample] = []
-    for lineno, row in read_jsonl(questions, "MT-Bench questions"):
+    rows = read_jsonl(questions, "MT-Bench questions")
+    with_reference = [
+        (row.get("question_id"), str(row["turns"][0]), references[row.get("question_id")][0])
+        for _, row in rows
+        if row.get("category") in REFERENCE_CATEGORIES
+        and row.get("question_id") in references
+        and isinstance(row.get("turns"), list)
+        and row["turns"]
+    ]
+    pairs = controls(with_reference) if controls_too and with_reference else []
+    for lineno, row in rows:
         question_id, category, turns = row.get("question_id"), row.get("category"), row.get("turns")
         if (
             not isinstance(turns, list)
@@ -177,6 +239,8 @@ def _load(folder: Path, categories: Sequence[str]) -> list[Sample]:
             if question_id not in references:
                 raise DataError(f"mt-bench: no reference answer for {category} {question_id}")
             metadata["reference"] = references[question_id]
+        if pairs:
+            metadata["control"] = pairs[len(samples) % len(pairs)]
         samples.append(
             Sample(str(question_id), (ChatMessage("user", turns[0]),), metadata=metadata)
         )
