@@ -144,7 +144,7 @@ def test_second_turn_sees_the_first_answer_and_each_turn_is_graded(tmp_path: Pat
     assert coding.prompt_tokens == 20  # the model's own two turns, not the judge's
     # The judge told each control's reference from the worse answer: sanity passed.
     assert coding.details["sanity"] == {"judge": True}
-    assert all(r.metrics["sanity"] == (1.0,) for r in records.values())
+    assert all(r.metrics["sanity_judge"] == (1.0,) for r in records.values())
     judge_prompts = [prompt_text(r) for r in executor.sent["judge"]]
     assert sum("Reference" in p for p in judge_prompts) == 8  # math and coding, both models
 

@@ -160,7 +160,11 @@ def test_sanity_per_judge_counts_an_unreadable_control_against_it(tmp_path: Path
     }
     score = task.score_judged(sample, [GenerationResult("a"), GenerationResult("b")], verdicts)
     assert score.details["sanity"] == {"good": True, "tied": False, "mute": None}
-    assert score.metric_inputs["sanity"] == (1 / 3,)
+    assert score.metric_inputs["sanity_good"] == (1.0,)
+    assert score.metric_inputs["sanity_tied"] == (0.0,)
+    assert score.metric_inputs["sanity_mute"] == (0.0,)  # unreadable: against the judge
+    assert [m.name for m in task.metrics][-3:] == ["sanity_good", "sanity_tied", "sanity_mute"]
+    assert all(m.criterion == "none" for m in task.metrics)  # judged quality: not in profiles
     assert score.metric_inputs["unparsable"] == (0.0,)  # the answers' verdicts all readable
 
 

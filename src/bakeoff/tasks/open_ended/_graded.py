@@ -15,11 +15,15 @@ What is stored per sample, so that nothing is hidden in a default:
   ``judge_failed``: the share of judge requests that failed for good. Both are shown beside the
   grades in the report, as diagnostics (not counted as quality).
 * ``details["grades"]``: each judge's grades (null where unreadable or failed).
-* ``sanity`` (tasks with a control set, ``control_prompts``): per sample, each judge also grades
-  a known-better and a known-worse answer to a control question; ``details["sanity"][judge]`` is
-  whether it graded the better one higher (null: a grade could not be read, which the judge's
-  sanity accuracy counts against it, stats/judge_checks.py), and the metric is the share of
-  judges that did.
+* ``sanity_<judge>`` (tasks with a control set, ``control_prompts``): per sample, each judge also
+  grades a known-better and a known-worse answer to a control question; the metric is 1 when it
+  graded the better one strictly higher, 0 otherwise, an unreadable grade included (it counts
+  against the judge, stats/judge_checks.py): its mean is the judge's sanity accuracy.
+  ``details["sanity"][judge]`` keeps true, false or null (unreadable).
+
+Judged quality is not counted in the recommendation or the profiles (``score`` is a diagnostic
+to them, criterion "none"): whether a judge may be trusted is decided per run, from its sanity
+accuracy, by the guide's open-ended section (report/model/open_ended.py).
 """
 
 from __future__ import annotations
@@ -59,10 +63,10 @@ def graded_mean(values: FloatArray) -> float:
 
 register_aggregation(GRADED_MEAN, graded_mean)
 
-SCORE = MetricSpec("score", aggregation=GRADED_MEAN)
+SCORE = MetricSpec("score", aggregation=GRADED_MEAN, criterion="none")
 UNPARSABLE = MetricSpec("unparsable", higher_is_better=False, scale=100.0, criterion="none")
 JUDGE_FAILED = MetricSpec("judge_failed", higher_is_better=False, scale=100.0, criterion="none")
-SANITY = MetricSpec("sanity", scale=100.0, criterion="none")
+SANITY_PREFIX = "sanity_"
 
 
 class GradedTask(Task):
@@ -83,12 +87,15 @@ class GradedTask(Task):
         )
         self._judges: dict[str, ModelSpec] = {}
         per_answer = (
-            tuple(MetricSpec(name, aggregation=GRADED_MEAN) for name in self.grade_names)
+            tuple(
+                MetricSpec(name, aggregation=GRADED_MEAN, criterion="none")
+                for name in self.grade_names
+            )
             if len(self.grade_names) > 1
             else ()
         )
-        controls = (SANITY,) if self.has_controls() else ()
-        self.metrics = (SCORE, *per_answer, UNPARSABLE, JUDGE_FAILED, *controls)
+        self._base_metrics = (SCORE, *per_answer, UNPARSABLE, JUDGE_FAILED)
+        self.metrics = self._base_metrics
 
     # -- judges --------------------------------------------------------------------------
 
@@ -101,6 +108,12 @@ class GradedTask(Task):
                 "--judge j1=llamacpp:..."
             )
         self._judges = {j.label: j for j in judges}
+        per_judge = tuple(
+            MetricSpec(f"{SANITY_PREFIX}{label}", scale=100.0, criterion="none")
+            for label in self._judges
+            if self.has_controls()
+        )
+        self.metrics = (*self._base_metrics, *per_judge)
 
     def judges(self) -> Mapping[str, ModelSpec]:
         return dict(self._judges)
@@ -158,9 +171,8 @@ class GradedTask(Task):
             "judge_failed": (failed / total if total else 0.0,),
         }
         if self.has_controls():
-            inputs["sanity"] = (
-                sum(v is True for v in sanity.values()) / len(sanity) if sanity else 0.0,
-            )
+            for label in self._judges:
+                inputs[f"{SANITY_PREFIX}{label}"] = (float(sanity.get(label) is True),)
         if len(self.grade_names) > 1:
             inputs.update(
                 {name: _graded(g) for name, g in zip(self.grade_names, per_answer, strict=True)}
