@@ -158,6 +158,7 @@ def test_anthropic_thinking_blocks_are_kept_apart_and_counted(
         140,
         6,
     )
+    assert usage.prompt_tokens == 20 + 6  # input_tokens counts only the uncached rest
     assert usage.first_answer_seconds is not None
     assert usage.prompt_seconds is not None
     assert usage.first_answer_seconds >= usage.prompt_seconds + PAUSE * 0.8

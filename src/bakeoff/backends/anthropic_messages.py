@@ -18,7 +18,9 @@ reasoning_effort=low|medium|high,think_end=</think>|none]``
   request body as the API documents them (``top_p`` only when it is not 1: recent models refuse
   both at once). There is no ``seed``: sampled output is not reproducible on this API.
 * Usage comes from the stream (``message_start`` has the input tokens, ``message_delta`` the
-  output tokens), so cost is computed from what the server counted.
+  output tokens), so cost is computed from what the server counted. Prompt tokens are
+  ``input_tokens`` + ``cache_read_input_tokens`` + ``cache_creation_input_tokens`` (the API
+  counts cached parts apart), the cache reads stored as cached prompt tokens.
 * Extended thinking: ``thinking_budget=N`` (at least 1024) sends ``thinking: {type: enabled,
   budget_tokens: N}`` and raises ``max_tokens`` by N (the budget counts against it); the API
   refuses sampling settings with thinking on, so ``temperature``/``top_p`` are then left out.
@@ -219,8 +221,11 @@ class AnthropicBackend(ApiBackend):
                 kind = getattr(event, "type", None)
                 if kind == "message_start":
                     usage = event.message.usage
-                    input_tokens = int(getattr(usage, "input_tokens", 0) or 0)
                     cached = int(getattr(usage, "cache_read_input_tokens", 0) or 0)
+                    written = int(getattr(usage, "cache_creation_input_tokens", 0) or 0)
+                    # input_tokens counts only the uncached rest: the prompt is all three (as
+                    # OpenAI's prompt_tokens, of which cached_tokens are a part).
+                    input_tokens = int(getattr(usage, "input_tokens", 0) or 0) + cached + written
                 elif kind == "content_block_start":
                     block = getattr(event.content_block, "type", "")
                     trace.hidden_thinking |= block in ("thinking", "redacted_thinking")

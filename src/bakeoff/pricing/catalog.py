@@ -46,22 +46,48 @@ _DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2})$")
 _API_BACKENDS = ("openai", "anthropic")
 
 
+BLEND_INPUT, BLEND_OUTPUT = 3, 1
+"""The blended price's mix, 3 input tokens to 1 output token (as Artificial Analysis reports)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Price:
     input_per_1m: float
     output_per_1m: float
     source: str
+    cache_read_per_1m: float | None = None
+    """A cached input token's price (prompt caching's cache read); None: not known, so cached
+    tokens are priced as input."""
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input_per_1m + output_tokens * self.output_per_1m) / 1e6
+    def cost(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> float:
+        """``cached_tokens`` are the part of ``input_tokens`` the server read from its cache."""
+        cached = min(max(cached_tokens, 0), input_tokens)
+        cache_price = (
+            self.input_per_1m if self.cache_read_per_1m is None else self.cache_read_per_1m
+        )
+        return (
+            (input_tokens - cached) * self.input_per_1m
+            + cached * cache_price
+            + output_tokens * self.output_per_1m
+        ) / 1e6
+
+    @property
+    def blended_per_1m(self) -> float:
+        """USD per 1M tokens at the usual 3:1 input:output mix (comparable across models,
+        unlike a run's own mix, which depends on its tasks)."""
+        total = BLEND_INPUT * self.input_per_1m + BLEND_OUTPUT * self.output_per_1m
+        return total / (BLEND_INPUT + BLEND_OUTPUT)
 
     def info_fields(self) -> dict[str, Any]:
         """The model-info keys the report's cost section reads."""
-        return {
+        fields: dict[str, Any] = {
             "price_input_per_1m": self.input_per_1m,
             "price_output_per_1m": self.output_per_1m,
             "price_source": self.source,
         }
+        if self.cache_read_per_1m is not None:
+            fields["price_cache_read_per_1m"] = self.cache_read_per_1m
+        return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +168,10 @@ class PriceCatalog:
         overrides: Mapping[str, tuple[float, float]] | None = None,
         override_source: str = "",
         specs: Mapping[str, CatalogSpecs] | None = None,
+        cache_reads: Mapping[str, float] | None = None,
     ) -> None:
         self._prices = dict(prices)
+        self._cache_reads = dict(cache_reads or {})
         self._specs = dict(specs or {})
         self._hosts = dict(hosts)
         self.source = source
@@ -152,11 +180,11 @@ class PriceCatalog:
 
     @classmethod
     def load(cls, override_file: str | None = None) -> PriceCatalog:
-        prices, hosts, source, specs = _load_models_dev()
+        prices, hosts, source, specs, cache_reads = _load_models_dev()
         path = override_file or os.environ.get(PRICES_ENV) or None
         overrides = read_override_file(Path(path)) if path else {}
         label = f"override file {path}" if path else ""
-        return cls(prices, hosts, source, overrides, label, specs)
+        return cls(prices, hosts, source, overrides, label, specs, cache_reads)
 
     def provider(self, ref: ModelRef) -> str | None:
         if ref.backend == "anthropic":
@@ -176,9 +204,12 @@ class PriceCatalog:
         if ref.backend not in _API_BACKENDS or not provider:
             return None
         for model in (ref.model, _DATE_SUFFIX.sub("", ref.model)):
-            found = self._prices.get(f"{provider}:{model}")
+            key = f"{provider}:{model}"
+            found = self._prices.get(key)
             if found is not None:
-                return Price(*found, source=self.source)
+                return Price(
+                    *found, source=self.source, cache_read_per_1m=self._cache_reads.get(key)
+                )
         return None
 
     def specs(self, ref: ModelRef) -> CatalogSpecs | None:
@@ -235,7 +266,9 @@ def _override_entry(path: Path, key: str, value: Any) -> tuple[float, float]:
 # --- models.dev -------------------------------------------------------------------------------
 
 
-_Loaded = tuple[dict[str, tuple[float, float]], dict[str, str], str, dict[str, CatalogSpecs]]
+_Loaded = tuple[
+    dict[str, tuple[float, float]], dict[str, str], str, dict[str, CatalogSpecs], dict[str, float]
+]
 
 
 def _load_models_dev() -> _Loaded:
@@ -243,14 +276,16 @@ def _load_models_dev() -> _Loaded:
     snapshot = _snapshot()
     hosts = {str(k): str(v) for k, v in snapshot["hosts"].items()}
     if db is not None:
-        prices, generated, rows = _read_models_dev_db(db)
+        prices, generated, rows, cache_reads = _read_models_dev_db(db)
         source = f"models.dev {generated} ({db.name})"
     else:
-        prices = {str(k): (float(v[0]), float(v[1])) for k, v in snapshot["prices"].items()}
+        table = snapshot["prices"].items()
+        prices = {str(k): (float(v[0]), float(v[1])) for k, v in table}
+        cache_reads = {str(k): float(v[2]) for k, v in table if len(v) > 2 and v[2] is not None}
         rows = {str(k): list(v) for k, v in snapshot.get("specs", {}).items()}
         source = f"models.dev snapshot {str(snapshot['generated_at'])[:10]}"
     specs = {key: CatalogSpecs.from_row(row, source) for key, row in rows.items()}
-    return prices, hosts, source, specs
+    return prices, hosts, source, specs, cache_reads
 
 
 def _snapshot() -> dict[str, Any]:
@@ -277,7 +312,7 @@ def _models_dev_db() -> Path | None:
 
 def _read_models_dev_db(
     path: Path,
-) -> tuple[dict[str, tuple[float, float]], str, dict[str, list[Any]]]:
+) -> tuple[dict[str, tuple[float, float]], str, dict[str, list[Any]], dict[str, float]]:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             rows = conn.execute(
@@ -286,10 +321,22 @@ def _read_models_dev_db(
             ).fetchall()
             meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
             specs = _read_spec_rows(conn)
+            cache_reads = _read_cache_reads(conn)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is not a models.dev database: {exc}") from None
     prices = {str(r[0]): (float(r[1]), float(r[2])) for r in rows}
-    return prices, str(meta.get("generated_at", "?"))[:10], specs
+    return prices, str(meta.get("generated_at", "?"))[:10], specs, cache_reads
+
+
+def _read_cache_reads(conn: sqlite3.Connection) -> dict[str, float]:
+    try:
+        rows = conn.execute(
+            "SELECT model_full_id, cost_cache_read FROM pricing WHERE min_context = 0 "
+            "AND experimental_mode_name IS NULL AND cost_cache_read IS NOT NULL"
+        ).fetchall()
+    except sqlite3.OperationalError:
+        return {}  # a database without cache prices: cached tokens are priced as input
+    return {str(r[0]): float(r[1]) for r in rows}
 
 
 def _read_spec_rows(conn: sqlite3.Connection) -> dict[str, list[Any]]:

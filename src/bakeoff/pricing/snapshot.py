@@ -12,9 +12,11 @@ popular OpenAI-compatible hosts::
         src/bakeoff/data/prices/models-dev.json
 
 Only the base price tier is kept (no long-context surcharge, no "fast" modes), in USD per
-million input and output tokens, as models.dev gives them. For the same models the snapshot also
-keeps what models.dev says of their specs (``SPEC_FIELDS``: token limits, open weights, training
-cutoff), which API servers seldom report and the report's specs table otherwise shows as unknown.
+million input and output tokens, as models.dev gives them, with the price of a cached input
+token (prompt caching's cache read) third where models.dev has one. For the same models the
+snapshot also keeps what models.dev says of their specs (``SPEC_FIELDS``: token limits, open
+weights, training cutoff), which API servers seldom report and the report's specs table
+otherwise shows as unknown.
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def build(db_path: Path, providers: tuple[str, ...] = PROVIDERS) -> dict[str, An
         meta = dict(conn.execute("SELECT key, value FROM metadata").fetchall())
         marks = ", ".join("?" * len(providers))
         rows = conn.execute(
-            "SELECT m.full_id, p.cost_input, p.cost_output FROM models m "
+            "SELECT m.full_id, p.cost_input, p.cost_output, p.cost_cache_read FROM models m "
             "JOIN pricing p ON p.model_full_id = m.full_id "
             f"WHERE m.provider_id IN ({marks}) AND p.min_context = 0 "
             "AND p.experimental_mode_name IS NULL ORDER BY m.full_id",
@@ -92,10 +94,16 @@ def build(db_path: Path, providers: tuple[str, ...] = PROVIDERS) -> dict[str, An
         "generated_at": meta.get("generated_at"),
         "unit": "USD per 1M tokens",
         "hosts": dict(sorted(hosts.items())),
-        "prices": {full_id: [cost_in, cost_out] for full_id, cost_in, cost_out in rows},
+        "prices": {row[0]: price_row(row[1:]) for row in rows},
         "spec_fields": list(SPEC_FIELDS),
         "specs": {row[0]: spec_row(row[1:]) for row in specs},
     }
+
+
+def price_row(row: Sequence[Any]) -> list[Any]:
+    """[input, output] per 1M tokens, and the cache-read price third when there is one."""
+    cost_in, cost_out, cache_read = row
+    return [cost_in, cost_out] if cache_read is None else [cost_in, cost_out, cache_read]
 
 
 def spec_row(row: Sequence[Any]) -> list[Any]:

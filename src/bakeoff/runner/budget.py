@@ -11,6 +11,10 @@ resumed run starts with what its finished samples already cost (:func:`stored_co
 token counts stored with each sample), so rerunning with the same ``--max-cost`` does not grant
 the same amount again.
 
+A reasoning model's ``thinking_budget=N`` (its spec) is reserved too: N more output tokens per
+generation request, the thinking it may do before its answer. Input the server read from its
+prompt cache (``cached_prompt_tokens``) is priced at the catalog's cache-read price.
+
 Tokenize requests cost nothing (a tokenizer runs no model; no API bills a count). A judge's
 requests are priced at the judge's own price (see judging.py) and counted in the same budget.
 """
@@ -21,6 +25,7 @@ import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlparse
 
 from bakeoff.backends import _openai_payloads, anthropic_messages
@@ -28,7 +33,7 @@ from bakeoff.backends._api import estimate_tokens
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
-from bakeoff.core.types import Request, TokenizeRequest, Usage
+from bakeoff.core.types import GenerateRequest, Request, TokenizeRequest, Usage
 from bakeoff.pricing.catalog import ModelRef, Price, PriceCatalog
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -63,21 +68,33 @@ def price_for(spec: ModelSpec, catalog: PriceCatalog, *, required: bool) -> Pric
     return price
 
 
+def reasoning_budget(spec: ModelSpec) -> int:
+    """The thinking tokens a request of this model may spend before its answer (its spec's
+    ``thinking_budget``; 0 when none is set, or it is not a number, which the backend refuses)."""
+    raw = spec.options.get("thinking_budget", "0")
+    return int(raw) if raw.strip().isdigit() else 0
+
+
 @dataclass(frozen=True, slots=True)
 class TokenEstimate:
     requests: int = 0
     prompt_tokens: int = 0
     max_output_tokens: int = 0
+    """The answers' limit (``max_tokens``), without the thinking."""
+    reasoning_tokens: int = 0
+    """The thinking budget of every generation request (part of the output bill)."""
 
     def __add__(self, other: TokenEstimate) -> TokenEstimate:
         return TokenEstimate(
             self.requests + other.requests,
             self.prompt_tokens + other.prompt_tokens,
             self.max_output_tokens + other.max_output_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
     def usd(self, price: Price | None) -> float:
-        return price.cost(self.prompt_tokens, self.max_output_tokens) if price else 0.0
+        output = self.max_output_tokens + self.reasoning_tokens
+        return price.cost(self.prompt_tokens, output) if price else 0.0
 
 
 def request_tokens(request: Request) -> tuple[int, int]:
@@ -87,12 +104,25 @@ def request_tokens(request: Request) -> tuple[int, int]:
     return estimate_tokens(request)
 
 
-def estimate(requests: Sequence[Request]) -> TokenEstimate:
+def estimate(requests: Sequence[Request], thinking_budget: int = 0) -> TokenEstimate:
     total = TokenEstimate()
     for request in requests:
         prompt, output = request_tokens(request)
-        total = total + TokenEstimate(1, prompt, output)
+        thinking = thinking_budget if isinstance(request, GenerateRequest) else 0
+        total = total + TokenEstimate(1, prompt, output, thinking)
     return total
+
+
+class PricedModel(Protocol):
+    """What a reservation needs of a model's run: its spec (the thinking budget) and price."""
+
+    spec: ModelSpec
+    price: Price | None
+
+
+def reserve_usd(requests: Sequence[Request], model: PricedModel) -> float:
+    """The worst case of sending ``requests`` to ``model``, reserved before they go."""
+    return estimate(requests, reasoning_budget(model.spec)).usd(model.price)
 
 
 def actual_cost(price: Price | None, request: Request, usage: Usage) -> float:
@@ -100,7 +130,9 @@ def actual_cost(price: Price | None, request: Request, usage: Usage) -> float:
     if price is None or isinstance(request, TokenizeRequest):
         return 0.0
     estimated_prompt, _ = request_tokens(request)
-    return price.cost(usage.prompt_tokens or estimated_prompt, usage.output_tokens)
+    return price.cost(
+        usage.prompt_tokens or estimated_prompt, usage.output_tokens, usage.cached_prompt_tokens
+    )
 
 
 def stored_cost(
@@ -117,7 +149,7 @@ def stored_cost(
     prompt = record.prompt_tokens
     if not prompt and requests:
         prompt = sum(request_tokens(r)[0] for r in requests)
-    return price.cost(prompt, record.output_tokens)
+    return price.cost(prompt, record.output_tokens, record.cached_prompt_tokens)
 
 
 class Budget:

@@ -2,8 +2,9 @@
 
 Per model: samples still to run (stored "ok" results are skipped, as in a real run), the
 requests they need, how many the request cache already answers, and for the rest the
-estimated prompt tokens (characters / 4), the most output tokens they may use (``max_tokens``)
-and the price of that. The cost is an upper bound on output and an estimate on input.
+estimated prompt tokens (characters / 4), the most output tokens they may use (``max_tokens``,
+plus the spec's ``thinking_budget`` per generation for a reasoning model) and the price of
+that. The cost is an upper bound on output and an estimate on input.
 
 API backends are built to compute cache keys and to know whether log-likelihood tasks will be
 asked as answer letters; that opens no connection. Local backends are not loaded (that would
@@ -38,7 +39,13 @@ from bakeoff.core.types import (
 )
 from bakeoff.pricing.catalog import Price, PriceCatalog
 from bakeoff.runner import cache, fallback
-from bakeoff.runner.budget import TokenEstimate, estimate, is_metered, price_for
+from bakeoff.runner.budget import (
+    TokenEstimate,
+    estimate,
+    is_metered,
+    price_for,
+    reasoning_budget,
+)
 from bakeoff.runner.judging import judge_key, run_judges
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import Store
@@ -117,7 +124,7 @@ def _estimate_model(
                 result.samples += 1
                 result.requests += len(requests)
                 result.cached += len(requests) - len(unsent)
-                result.to_send = result.to_send + estimate(unsent)
+                result.to_send = result.to_send + estimate(unsent, reasoning_budget(spec))
                 if task.judges() and not lettered:
                     _estimate_judges(plan, task, sample, requests, found, store, use_cache, judges)
     finally:

@@ -41,9 +41,9 @@ from bakeoff.runner import cache, fallback, turns
 from bakeoff.runner.budget import (
     Budget,
     actual_cost,
-    estimate,
     model_ref,
     price_for,
+    reserve_usd,
     stored_cost,
 )
 from bakeoff.runner.chunk import Chunk as _Chunk
@@ -339,7 +339,7 @@ class _TaskRun:
         ]
         self.model.outcome.cache_hits += sum(o is not None for o in outcomes)
         send = [i for i, o in enumerate(outcomes) if o is None]
-        reserved = estimate([flat[i] for i in send]).usd(self.model.price)
+        reserved = reserve_usd([flat[i] for i in send], self.model)
         return _Chunk(samples, per_sample, flat, keys, outcomes, send, reserved)
 
     def _keys(self, samples: Sequence[Sample], per_sample: list[list[Request]]) -> list[str | None]:
@@ -455,7 +455,7 @@ class _TaskRun:
             chunk.outcomes[index] = cache.result_from_json(hits[key]) if key in hits else None
         self.model.outcome.cache_hits += sum(chunk.outcomes[i] is not None for i in chunk.send)
         chunk.send = [i for i in chunk.send if chunk.outcomes[i] is None]
-        chunk.reserved = estimate([chunk.flat[i] for i in chunk.send]).usd(self.model.price)
+        chunk.reserved = reserve_usd([chunk.flat[i] for i in chunk.send], self.model)
         if not self.model.budget.try_reserve(chunk.reserved):
             raise self._budget_error(chunk)
         self._send(chunk)
