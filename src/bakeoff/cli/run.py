@@ -215,14 +215,20 @@ def print_dry_run(plan: Plan, db: str, options: RunOptions) -> None:
     console.print(
         f"estimated cost at most ${total:.4f}{limit}"
         + (f", plus {markup(', '.join(unknown))} (no price known)" if unknown else "")
-        + ": prompt tokens ≈ characters / 4, output tokens at most max_tokens",
+        + ": prompt tokens ≈ characters / 4, output tokens at most max_tokens"
+        + " (and reasoning at most the thinking_budget)",
         soft_wrap=True,
     )
 
 
 def _estimate_line(e: ModelEstimate) -> str:
     if e.price is not None:
-        price = f"${e.price.input_per_1m:g} / ${e.price.output_per_1m:g} per 1M ({e.price.source})"
+        cached = e.price.cache_read_per_1m
+        price = (
+            f"${e.price.input_per_1m:g} / ${e.price.output_per_1m:g} per 1M"
+            + ("" if cached is None else f", cached input ${cached:g}")
+            + f", blended 3:1 ${e.price.blended_per_1m:.4g} ({e.price.source})"
+        )
         cost = f"${e.usd:.4f}"
     elif e.metered:
         price, cost = "no price in the catalog (add one with --prices)", "unknown"
@@ -231,7 +237,9 @@ def _estimate_line(e: ModelEstimate) -> str:
     return (
         f"{markup(e.label)}: {e.samples} samples, {e.requests} requests ({e.cached} answered by "
         f"the request cache), to send ≈ {e.to_send.prompt_tokens:,} prompt + ≤ "
-        f"{e.to_send.max_output_tokens:,} output tokens; {markup(price)}; cost ≤ {cost}"
+        f"{e.to_send.max_output_tokens:,} output tokens"
+        + (f" + ≤ {thinking:,} reasoning" if (thinking := e.to_send.reasoning_tokens) else "")
+        + f"; {markup(price)}; cost ≤ {cost}"
     )
 
 
