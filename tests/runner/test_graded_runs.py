@@ -46,14 +46,20 @@ class _Scripted(ScriptedApi):
 
 
 class _Executor(LocalExecutor):
-    """Every spec a scripted API; ``kill(label, requests)`` True stops the run, as Ctrl-C."""
+    """Every spec a scripted API answered by ``reply`` (default :func:`_reply`);
+    ``kill(label, requests)`` True stops the run, as Ctrl-C would."""
 
-    def __init__(self, kill: Callable[[str, Sequence[Request]], bool] | None = None) -> None:
+    def __init__(
+        self,
+        kill: Callable[[str, Sequence[Request]], bool] | None = None,
+        reply: Reply | None = None,
+    ) -> None:
         self.kill = kill
+        self.reply = reply or _reply
         self.sent: dict[str, list[Request]] = {}
 
     def open(self, spec: ModelSpec) -> Backend:
-        backend = _Scripted(spec, _reply)
+        backend = _Scripted(spec, self.reply)
         backend.requests = self.sent.setdefault(spec.label, [])
         return backend
 

@@ -25,13 +25,18 @@ from bakeoff.tasks.open_ended.rubric import RubricTask
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "mt_bench"
 
 
-def write_mt_bench(folder: Path) -> Path:
-    """Three made-up questions in FastChat's format: writing, math (with a reference), coding."""
+def write_mt_bench(folder: Path, more_writing: int = 0) -> Path:
+    """Three made-up questions in FastChat's format: writing, math (with a reference), coding;
+    then ``more_writing`` writing questions (ids 100, 101, ...)."""
     (folder / "reference_answer").mkdir(parents=True)
     questions = [
         {"question_id": 1, "category": "writing", "turns": ["Write a haiku.", "Now a limerick."]},
         {"question_id": 2, "category": "math", "turns": ["What is 2+2?", "And 3+3?"]},
         {"question_id": 3, "category": "coding", "turns": ["Reverse a list.", "In place?"]},
+    ]
+    questions += [
+        {"question_id": 100 + i, "category": "writing", "turns": [f"Write poem {i}.", "Shorter."]}
+        for i in range(more_writing)
     ]
     references = [
         {"question_id": 2, "choices": [{"index": 0, "turns": ["4", "6"]}]},

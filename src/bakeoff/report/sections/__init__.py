@@ -20,6 +20,7 @@ from bakeoff.report.sections import (
     hardware,
     methodology,
     multilingual,
+    open_ended,
     safety,
     specs,
     speed,
@@ -37,6 +38,7 @@ GUIDE: tuple[Callable[[ReportModel], list[Block]], ...] = (
     multilingual.blocks,  # 5
     speed.blocks,  # 6
     conversation.blocks,  # 7
+    open_ended.blocks,  # 7b: only for runs with judged open-ended tasks
     safety.blocks,  # 8
     cost.blocks,  # 9
     use_cases.blocks,  # 10
