@@ -8,7 +8,10 @@ drop. Server-sent events are split here; an event is stamped with the read that 
 What counts as a token arriving: any generated text — ``text`` (completions), or in a chat
 delta ``reasoning_content`` / ``reasoning`` (the reasoning of thinking models, as vLLM,
 llama.cpp and SGLang send it) as well as ``content``. So TTFT is the first token of any kind,
-reasoning included.
+reasoning included. Where the thinking comes first — in its own field, or as a ``<think>``
+section of the text up to ``</think>`` — the number of chunks before the answer is kept as
+``server["reasoning_chunks"]``, from which the metrics take the time to the first answer token
+and the inter-token latencies of thinking and of answering apart.
 
 Token counts: the server's ``usage`` when it sends one (``stream_options.include_usage``), else
 the model's tokenizer — a local GGUF (``tokenizer=PATH``, vocab only) or the server's tokenize
@@ -29,6 +32,7 @@ from bakeoff.core import secrets
 from bakeoff.core.errors import BackendError, ConfigError
 from bakeoff.core.model import ModelInfo, ModelSpec
 from bakeoff.core.speed_records import StreamTiming
+from bakeoff.core.thinking import DEFAULT_THINK_END
 from bakeoff.speed.http_wire import (
     Connection,
     ConnectionPool,
@@ -199,8 +203,26 @@ def _timing(events: _SseEvents, t_sent: float) -> StreamTiming:
             **server,
             "usage_from_server": bool(events.usage),
             "finish_reason": events.finish_reason,
+            **_reasoning_chunks(events),
         },
     )
+
+
+def _reasoning_chunks(events: _SseEvents) -> dict[str, int]:
+    """``{"reasoning_chunks": n}``: the chunks before the answer's first one, when a model
+    thought first (a separate reasoning field, or a ``<think>`` section ending in the text);
+    empty when it did not, so records of other models are unchanged."""
+    if any(events.reasoning):
+        leading = next((i for i, r in enumerate(events.reasoning) if not r), len(events.reasoning))
+        return {"reasoning_chunks": leading}
+    seen = ""
+    for index, piece in enumerate(events.pieces):
+        seen += piece
+        if DEFAULT_THINK_END in seen:
+            after = seen.partition(DEFAULT_THINK_END)[2]
+            # The chunk that closes the thinking is the first answer chunk if it carries answer.
+            return {"reasoning_chunks": index if after.strip() else index + 1}
+    return {}
 
 
 class _SseEvents:
@@ -209,6 +231,7 @@ class _SseEvents:
     def __init__(self) -> None:
         self.times: list[float] = []
         self.pieces: list[str] = []
+        self.reasoning: list[bool] = []  # per chunk: thinking only (no answer text)
         self.usage: dict[str, Any] = {}
         self.timings: dict[str, Any] = {}
         self.t_done: float | None = None
@@ -242,10 +265,11 @@ class _SseEvents:
         if choices and isinstance(choices[0], dict):
             reason = choices[0].get("finish_reason")
             self.finish_reason = reason if isinstance(reason, str) else self.finish_reason
-        text = _chunk_text(event)
-        if text:
+        thinking, answer = _chunk_text(event)
+        if thinking or answer:
             self.times.append(now)
-            self.pieces.append(text)
+            self.pieces.append(thinking + answer)
+            self.reasoning.append(not answer)
         self.usage = event.get("usage") or self.usage
         self.timings = event.get("timings") or self.timings
 
@@ -255,17 +279,22 @@ def _usage_int(usage: dict[str, Any], key: str) -> int | None:
     return int(value) if isinstance(value, int | float) else None
 
 
-def _chunk_text(event: dict[str, Any]) -> str:
-    """Generated text of one event: completion ``text``, or a chat delta's reasoning + content."""
+def _chunk_text(event: dict[str, Any]) -> tuple[str, str]:
+    """(thinking, answer) text of one event: completion ``text`` is answer; a chat delta's
+    ``reasoning_content`` / ``reasoning`` is thinking, its ``content`` answer."""
     choices = event.get("choices") or []
     if not choices or not isinstance(choices[0], dict):
-        return ""
+        return "", ""
     choice = choices[0]
     text = choice.get("text")
     if isinstance(text, str):
-        return text
+        return "", text
     delta = choice.get("delta")
     if not isinstance(delta, dict):
-        return ""
-    parts = (delta.get(k) for k in ("reasoning_content", "reasoning", "content"))
-    return "".join(p for p in parts if isinstance(p, str))
+        return "", ""
+    parts = (delta.get(k) for k in ("reasoning_content", "reasoning"))
+    content = delta.get("content")
+    return (
+        "".join(p for p in parts if isinstance(p, str)),
+        content if isinstance(content, str) else "",
+    )

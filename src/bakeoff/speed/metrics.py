@@ -49,6 +49,13 @@ class RequestMetrics:
     generation_tps: float
     prompt_tokens: int
     output_tokens: int
+    ttfat: float = math.nan
+    """Time to the first answer token (after any thinking); = ttft for a model that did not
+    think first."""
+    itls_answer: tuple[float, ...] = ()
+    itls_reasoning: tuple[float, ...] = ()
+    """The inter-token latencies while answering and while thinking (the gap between the last
+    thinking chunk and the first answer chunk belongs to neither)."""
 
     @property
     def mean_itl(self) -> float:
@@ -70,6 +77,8 @@ def request_metrics(record: SpeedRecord) -> RequestMetrics:
     engine_queue = float(wait_ms) / 1000 if isinstance(wait_ms, int | float) else nan
     # Prompt processing starts when the engine takes the request up, where it says when.
     prompt_time = server_ttft - (engine_queue if math.isfinite(engine_queue) else 0.0)
+    thinking = reasoning_chunks(record)
+    times, tokens = record.chunk_times, record.chunk_tokens
     return RequestMetrics(
         queue=record.t_sent - record.t_scheduled,
         ttft=first - record.t_scheduled,
@@ -83,7 +92,16 @@ def request_metrics(record: SpeedRecord) -> RequestMetrics:
         generation_tps=_ratio(n_out - 1, decode) if n_out > 1 else nan,
         prompt_tokens=record.prompt_tokens,
         output_tokens=n_out,
+        ttfat=times[thinking] - record.t_scheduled if thinking < len(times) else nan,
+        itls_answer=inter_token_latencies(times[thinking:], tokens[thinking:]),
+        itls_reasoning=inter_token_latencies(times[:thinking], tokens[:thinking]),
     )
+
+
+def reasoning_chunks(record: SpeedRecord) -> int:
+    """How many of the record's chunks came before the answer (0: it did not think first)."""
+    value = record.server.get("reasoning_chunks")
+    return int(value) if isinstance(value, int) and value > 0 else 0
 
 
 def inter_token_latencies(times: Sequence[float], tokens: Sequence[int]) -> tuple[float, ...]:
@@ -156,6 +174,9 @@ class ScenarioSummary:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+REASONING_FIELDS = ("ttfat", "itl_answer", "itl_reasoning")
+"""Figures a scenario gets only when some request thought before answering (time to first
+answer token; inter-token latency answering and thinking): others keep their summaries as is."""
 LATENCY_FIELDS = (
     "ttft",
     "server_ttft",
@@ -180,7 +201,10 @@ def summarize(records: Iterable[SpeedRecord], slo: Mapping[str, float]) -> Scena
     errors: dict[str, int] = {}
     for record in failed:
         errors[record.error or "unknown"] = errors.get(record.error or "unknown", 0) + 1
-    latency = {name: summarize_latencies(_column(per, name), failed=0) for name in LATENCY_FIELDS}
+    fields: tuple[str, ...] = LATENCY_FIELDS
+    if any(reasoning_chunks(r) for r in ok):
+        fields = (*fields, *REASONING_FIELDS)
+    latency = {name: summarize_latencies(_column(per, name), failed=0) for name in fields}
     n_good = sum(meets_slo(m, slo) for m in per)
     return ScenarioSummary(
         n_ok=len(ok),
@@ -198,6 +222,8 @@ def summarize(records: Iterable[SpeedRecord], slo: Mapping[str, float]) -> Scena
 def _column(per: Sequence[RequestMetrics], name: str) -> list[float]:
     if name == "itl":
         return [v for m in per for v in m.itls]  # pooled over every token, like vLLM
+    if name in ("itl_answer", "itl_reasoning"):
+        return [v for m in per for v in getattr(m, name.replace("itl", "itls"))]
     return [float(getattr(m, name)) for m in per]
 
 
