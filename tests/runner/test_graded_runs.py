@@ -24,6 +24,8 @@ from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import GenerateRequest, GenerationResult, Request, Usage
+from bakeoff.pricing.catalog import PriceCatalog
+from bakeoff.runner.dry_run import estimate_plan
 from bakeoff.runner.executor import Executor, LocalExecutor, Outcome
 from bakeoff.runner.plan import Plan, RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
@@ -231,3 +233,11 @@ def test_cli_run_with_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         store.close()
     assert len(records) == 2
     assert re.search(r"mock-\d+", json.dumps(records[0].details["judges"]))
+
+
+def test_dry_run_counts_both_turns_and_every_judge_request(tmp_path: Path) -> None:
+    plan = _plan(write_mt_bench(tmp_path / "mt"), "a")
+    catalog = PriceCatalog({}, {}, "none", {}, "test prices")
+    model, judge = estimate_plan(plan, None, catalog)
+    assert (model.samples, model.requests, model.cached) == (3, 6, 0)
+    assert (judge.samples, judge.requests) == (3, 12)  # 2 turns and a control pair each

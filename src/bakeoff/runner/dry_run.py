@@ -14,7 +14,9 @@ Judges (judging.py) get one line each, after the models: their requests about ev
 sample of every model. A judge's prompt holds the model's reply, unknown before the run: where
 the request cache holds the model's replies, the judge's real requests are built from them (and
 looked up in the cache in turn); elsewhere from a stand-in reply of ``max_tokens`` tokens, the
-longest the model may give, so the estimate stays an upper bound.
+longest the model may give, so the estimate stays an upper bound. A multi-turn task's later
+turns (runner/turns.py) are counted the same way: built from the cached earlier answers, else
+from stand-ins.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from bakeoff.runner.judging import judge_key, run_judges
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import Store
 from bakeoff.tasks.base import Task
+from bakeoff.tasks.turns import MultiTurnTask
 
 
 @dataclass(slots=True)
@@ -120,6 +123,9 @@ def _estimate_model(
             for sample in _pending(plan, spec, task, store):
                 requests = _requests(task, sample, lettered)
                 found = _cached(plan, task, sample, requests, backend, store, use_cache)
+                if not lettered:
+                    args = (plan, task, sample, backend, store, use_cache)
+                    requests, found = _later_turns(*args, requests, found)
                 unsent = [r for r, hit in zip(requests, found, strict=True) if hit is None]
                 result.samples += 1
                 result.requests += len(requests)
@@ -163,6 +169,37 @@ def _estimate_judges(
         line.requests += len(judge_requests)
         line.cached += len(judge_requests) - len(unsent)
         line.to_send = line.to_send + estimate(unsent)
+
+
+def _later_turns(
+    plan: Plan,
+    task: Task,
+    sample: Sample,
+    backend: Backend | None,
+    store: Store | None,
+    use_cache: bool,
+    requests: list[Request],
+    found: list[Result | None],
+) -> tuple[list[Request], list[Result | None]]:
+    """A multi-turn task's later turns (runner/turns.py) added to the sample's requests: built
+    from the cached answers where the cache has every earlier one (and looked up in turn), else
+    from stand-in answers as long as allowed, so the estimate stays an upper bound."""
+    if not isinstance(task, MultiTurnTask):
+        return requests, found
+    while True:
+        results = [
+            h if h is not None else _stand_in(r) for r, h in zip(requests, found, strict=True)
+        ]
+        more = task.next_turn(sample, results)
+        if not more:
+            return requests, found
+        exact = all(hit is not None for hit in found)
+        requests = [*requests, *more]
+        found = (
+            _cached(plan, task, sample, requests, backend, store, use_cache)
+            if exact
+            else [*found, *([None] * len(more))]
+        )
 
 
 def _stand_in(request: Request) -> Result:
