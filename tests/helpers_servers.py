@@ -308,10 +308,12 @@ def sse_event(event: str, data: dict[str, Any]) -> bytes:
 
 @dataclass
 class SseReply:
-    """One response: ``events`` written one at a time, each after its pause in seconds."""
+    """One response: ``events`` written one at a time, each after its pause in seconds; a
+    ``status`` other than 200 sends an error body instead (with the headers)."""
 
-    events: Sequence[tuple[float, bytes]]
+    events: Sequence[tuple[float, bytes]] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    status: int = 200
 
 
 class SseScript(LoopbackServer):
@@ -355,6 +357,10 @@ class SseScript(LoopbackServer):
                 reply = server._next(body)
                 if reply is None:
                     self._write(400, {}, b'{"error": {"message": "script exhausted"}}')
+                    return
+                if reply.status != 200:
+                    error = b'{"error": {"type": "rate_limit_error", "message": "slow down"}}'
+                    self._write(reply.status, reply.headers, error)
                     return
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")

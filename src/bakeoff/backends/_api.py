@@ -3,10 +3,11 @@
 * **One event loop per backend**, in a background thread, with one SDK client for the backend's
   life (its connection pool is reused across batches). :meth:`ApiBackend.submit` schedules a
   batch on it and returns a future at once, so the runner can keep several chunks in flight;
-  the semaphore of ``concurrency`` bounds the requests on the wire across all of them.
+  a gate of ``concurrency`` bounds the requests on the wire across all of them.
 * **Rate limits**: ``rpm`` and ``tpm`` are token buckets (a 10-second burst, then an even pace;
   :mod:`bakeoff.backends._rate_limit`), tokens estimated as prompt characters / 4 +
-  ``max_tokens`` and corrected by the usage the server reports.
+  ``max_tokens`` and corrected by the usage the server reports. The gate halves on a 429 and
+  climbs back one by one; the ``x-ratelimit-*`` / ``anthropic-ratelimit-*`` headers are kept.
 * **Keys** follow one rule (:func:`key_source`, which the speed lab's client follows too): the
   provider's key from the environment goes only to the provider's own host over HTTPS; any
   other ``base_url`` gets a key only when the spec names its variable (``api_key_env=NAME``),
@@ -38,7 +39,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from bakeoff.backends._rate_limit import RateLimiter
+from bakeoff.backends._rate_limit import AdaptiveConcurrency, RateLimiter
 from bakeoff.backends._rate_limit import TokenBucket as TokenBucket  # re-exported
 from bakeoff.backends.base import Backend, GenerationOutcome, LoglikelihoodOutcome
 from bakeoff.core import secrets
@@ -344,7 +345,7 @@ class ApiBackend(Backend):
         self.requests_sent = 0
         self._loop: _LoopThread | None = None
         self._client: Any = None
-        self._semaphore: asyncio.Semaphore | None = None
+        self.gate = AdaptiveConcurrency(limits.concurrency)  # backs off on 429s, then recovers
 
     # -- what subclasses provide ---------------------------------------------------------------
 
@@ -404,6 +405,10 @@ class ApiBackend(Backend):
     def concurrency(self) -> int:
         return self.limits.concurrency
 
+    @property
+    def rate_limits(self) -> dict[str, str]:
+        return self.gate.report()  # for the run summary (see AdaptiveConcurrency.report)
+
     # -- batches ---------------------------------------------------------------------------
 
     def submit(self, requests: Sequence[Request]) -> concurrent.futures.Future[list[Outcome]]:
@@ -444,12 +449,10 @@ class ApiBackend(Backend):
     def _async_client(self) -> Any:
         if self._client is None:
             self._client = self.make_client(asynchronous=True)
-            self._semaphore = asyncio.Semaphore(self.limits.concurrency)
         return self._client
 
     async def _bounded(self, client: Any, request: Request) -> Outcome:
-        assert self._semaphore is not None
-        async with self._semaphore:
+        async with self.gate:
             return await self.send(client, request)
 
     async def with_retries(
@@ -463,10 +466,12 @@ class ApiBackend(Backend):
             retry_after: float | None = None
             try:
                 self.requests_sent += 1
-                return await call()
+                result = await call()
+                self.gate.succeeded()
+                return result
             except sdk.APIStatusError as error:
-                status = int(error.status_code)
-                message = server_message(error)
+                status, message = int(error.status_code), server_message(error)
+                self.gate.note(getattr(error.response, "headers", None))
                 self._raise_if_fatal(status, message)
                 if not is_retryable_status(status):
                     return RequestFailure(f"{what}: HTTP {status}: {message}")
@@ -475,6 +480,8 @@ class ApiBackend(Backend):
                         f"{what}: HTTP {status} after {attempt + 1} attempts: {message}"
                     )
                 headers = getattr(error.response, "headers", None) or {}
+                if status == 429:
+                    self.gate.rate_limited()
                 retry_after = retry_after_from(headers)
                 why = f"HTTP {status}"
             except (sdk.APIConnectionError, StreamCutError, *self._transport_errors) as error:

@@ -217,6 +217,7 @@ class AnthropicBackend(ApiBackend):
         thinking_tokens: int | None = None
         try:
             stream = await client.messages.create(**body, stream=True)
+            self.gate.note(getattr(getattr(stream, "response", None), "headers", None))
             async for event in stream:
                 kind = getattr(event, "type", None)
                 if kind == "message_start":

@@ -228,6 +228,7 @@ class OpenAICompatBackend(ApiBackend):
             finish: str | None = None
             usage_raw: dict[str, Any] | None = None
             stream = await create(**body)
+            self.gate.note(getattr(getattr(stream, "response", None), "headers", None))
             async for chunk in stream:
                 if getattr(chunk, "usage", None) is not None:
                     usage_raw = chunk.usage.model_dump()

@@ -120,6 +120,7 @@ class RunOutcome:
     """What the run's finished samples cost, earlier invocations included (the budget's count)."""
     fallback_tasks: dict[str, list[str]] = field(default_factory=dict)
     """model -> tasks scored by answer letter because the backend has no log-likelihoods."""
+    rate_limits: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> limits seen
 
 
 def execute_plan(
@@ -244,6 +245,7 @@ class _ModelRun:
         finally:
             self.outcome.retries += int(getattr(backend, "retries", 0))
             self.outcome.requests_sent += int(getattr(backend, "requests_sent", 0))
+            self.outcome.rate_limits[self.spec.label] = dict(getattr(backend, "rate_limits", {}))
             backend.close()
 
     def _pending(self, task: Task) -> list[Sample]:
