@@ -173,6 +173,10 @@ def _print_api_summary(console: Console, outcome: RunOutcome) -> None:
             f"{outcome.cache_hits} answered from the request cache, "
             f"${outcome.spent_usd:.4f} spent (${outcome.run_spent_usd:.4f} on this run so far)"
         )
+    for model, limits in outcome.rate_limits.items():
+        if limits:  # the limits the provider reported, and any backing off on its 429s
+            shown = ", ".join(f"{name} {value}" for name, value in limits.items())
+            console.print(f"rate limits of {markup(model)}: {markup(shown)}", soft_wrap=True)
     for model, tasks in outcome.fallback_tasks.items():
         console.print(
             f"[yellow]{markup(model)}: no log-probabilities from this API; "
