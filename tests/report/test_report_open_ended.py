@@ -100,7 +100,7 @@ def test_a_judge_that_grades_everything_the_same_fails_and_no_winner_is_named(
     assert "| 0% | 24 | FAILED |" in text
     assert (
         "No winner is named on judged quality: judge graded the known-better answer higher "
-        "in 0% of 24 control pairs, below the 80%" in text
+        "in 0% of 24 control gradings, below the 80%" in text
     )
     assert "good better" not in text
 

@@ -39,6 +39,8 @@ class JudgeCheck:
     accuracy: float
     """NaN when the task had no control pairs."""
     controls: int
+    """Control pairs it graded, over every compared model's questions (the same pair may be
+    graded once per model)."""
     self_preference: tuple[str, ...]
     """Compared models the judge is, or shares a family with."""
 
@@ -158,7 +160,7 @@ def _verdicts(task: TaskReport, judges: tuple[JudgeCheck, ...]) -> tuple[tuple[s
     if failing:
         reasons = ", ".join(
             f"{j.label} graded the known-better answer higher in {_percent(j.accuracy)} of "
-            f"{j.controls} control pairs"
+            f"{j.controls} control gradings"
             if not math.isnan(j.accuracy)
             else f"{j.label} was not checked on control pairs"
             for j in failing

@@ -61,7 +61,7 @@ def _task_blocks(task: JudgedTask) -> list[Block]:
         Heading(3, task.task),
         Table(header, rows, numeric_from=1),
         Table(
-            ("judge", "model", "sanity accuracy", "control pairs", "check", "self-preference"),
+            ("judge", "model", "sanity accuracy", "controls judged", "check", "self-preference"),
             judges,
             numeric_from=2,
         ),
