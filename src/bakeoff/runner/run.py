@@ -12,6 +12,7 @@ and the ``--max-cost`` budget (budget.py) is checked before each chunk is sent.
 
 A judged task's chunk has a second stage: once its model results are in, each judge's requests
 about its samples are sent the same way (judging.py); the chunk is stored after the last reply.
+A multi-turn task's later turns go back to the model first, as further stages (turns.py).
 """
 
 from __future__ import annotations
