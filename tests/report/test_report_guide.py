@@ -387,3 +387,17 @@ def test_a_task_whose_samples_are_chat_messages_is_a_chat_probe() -> None:
     assert is_chat_probe("benchmark", [chat])
     assert not is_chat_probe("benchmark", [plain])
     assert is_chat_probe("conversation", [plain])
+
+
+def test_the_summary_says_local_costs_are_this_machines_seconds(store: SqliteStore) -> None:
+    """Without a price a local model's cost is compute seconds on this machine: the summary's
+    row says so and names the option that gives dollars; with a price it reads in dollars."""
+    unpriced = render_markdown(build_report(store, "latest"))
+    (row,) = [line for line in unpriced.splitlines() if line.startswith("| cost |")][:1]
+    assert "compute seconds on this machine" in row
+    assert "--price-per-hour" in row
+    assert re.search(r"\| [\d,]+ compute s per 1M tokens \|", row)
+    priced = render_markdown(build_report(store, "latest", price_per_hour=0.5))
+    (row,) = [line for line in priced.splitlines() if line.startswith("| cost |")][:1]
+    assert "| cost | this run's token mix | $" in row
+    assert "compute" not in row

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.report_fixtures import demo_store
+from tests.report.report_fixtures import demo_store, guide_store
+
+from bakeoff.report.write import write_reports
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach Google's services, which
@@ -189,3 +191,75 @@ def test_browser_guide_is_inert_and_prints_within_the_page(
     assert overflowing == []
     page.screenshot(path=str(tmp_path / "guide-print.png"), full_page=True)
     assert page.pdf(format="A4")[:5] == b"%PDF-"
+
+
+# Per chart: a label drawn outside its chart, or two labels whose boxes (as Chromium lays the
+# text out, in page pixels) overlap by more than half a pixel.
+LABEL_CLASHES = """() => {
+  const found = [];
+  for (const [index, svg] of [...document.querySelectorAll('svg')].entries()) {
+    const chart = svg.getBoundingClientRect();
+    const boxes = [...svg.querySelectorAll('text')]
+      .map(t => [t.textContent, t.getBoundingClientRect()]);
+    for (const [text, b] of boxes) {
+      if (b.left < chart.left - 1 || b.right > chart.right + 1
+          || b.top < chart.top - 1 || b.bottom > chart.bottom + 1) {
+        found.push(`chart ${index}: "${text}" outside the chart`);
+      }
+    }
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [ta, a] = boxes[i], [tb, b] = boxes[j];
+        if (a.left < b.right - .5 && b.left < a.right - .5
+            && a.top < b.bottom - .5 && b.top < a.bottom - .5) {
+          found.push(`chart ${index}: "${ta}" overlaps "${tb}"`);
+        }
+      }
+    }
+  }
+  return found;
+}"""
+HIDDEN_CHARTS = """w => [...document.querySelectorAll('svg')].filter(svg => {
+  const box = svg.getBoundingClientRect(), style = getComputedStyle(svg);
+  return box.width < 100 || box.height < 50 || box.left < -0.5 || box.right > w + 0.5
+    || style.display === 'none' || style.visibility !== 'visible';
+}).map(svg => svg.getAttribute('aria-label'))"""
+
+
+def test_guide_charts_are_visible_and_legible_on_desktop_and_phone(
+    browser: Any, tmp_path: Path
+) -> None:
+    """The guide of a run with every section filled, as ``bakeoff report`` writes it, at a
+    desktop and a phone width: every chart shown whole, no two labels of a chart overlapping,
+    and at 375 px the page itself never scrolls sideways (wide tables scroll in their box).
+    The screenshots (guide-1280.png, guide-375.png) are left in the test's tmp folder."""
+    store = guide_store(tmp_path / "guide.db")
+    try:
+        write_reports(store, "latest", tmp_path / "out", ("html",), price_per_hour=0.5)
+    finally:
+        store.close()
+    guide = (tmp_path / "out" / "report.html").as_uri()
+    requests: list[str] = []
+    for width in (1280, 375):
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(guide)
+        assert requests == [guide] * (1 + (width == 375))  # inline charts: nothing else fetched
+        titles = page.eval_on_selector_all("svg", "s => s.map(e => e.getAttribute('aria-label'))")
+        for expected in (
+            "Paired differences, 95% intervals",
+            "needle: exact_match per model, 95% intervals",
+            "generation (tokens/s)",
+            "time to first token (median) (ms)",
+            "memory: weights, and weights + KV cache (MiB)",
+            "quality vs cost",
+            "quality vs latency",
+        ):
+            assert expected in titles
+        assert page.evaluate(HIDDEN_CHARTS, width) == [], width
+        assert page.evaluate(LABEL_CLASHES) == [], width
+        scroll = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+        assert scroll[0] <= scroll[1], f"the page scrolls sideways at {width} px: {scroll}"
+        page.screenshot(path=str(tmp_path / f"guide-{width}.png"), full_page=True)
+        assert (tmp_path / f"guide-{width}.png").stat().st_size > 10_000
+        page.close()

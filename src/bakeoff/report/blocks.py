@@ -8,6 +8,8 @@ Markdown-neutralized) — nothing a model wrote can become markup.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 NO_LIMIT = 10**9
@@ -58,10 +60,22 @@ class Pre:
 
 
 @dataclass(frozen=True, slots=True)
-class Figure:
-    """Inline SVG (already escaped by report.svg); HTML only, Markdown uses the tables."""
+class Chart:
+    """One picture: SVG text (its labels already escaped by report.svg), drawn inline in HTML
+    and written as a file of its own beside the Markdown, which links it."""
 
-    svgs: tuple[str, ...]
+    name: str
+    """What the file is called (a slug: letters, digits, hyphens; made unique per document by
+    :func:`chart_files`)."""
+    title: str
+    svg: str
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """Charts shown side by side (they wrap on a narrow screen)."""
+
+    charts: tuple[Chart, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +104,35 @@ Block = Heading | Para | Table | Pre | Figure | Bullets | Notes | Group
 
 def para(*parts: Inline, muted: bool = False) -> Para:
     return Para(tuple(parts), muted)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a (possibly untrusted) name: lower-case letters, digits and
+    single hyphens, at most 60 characters; never empty, never a path."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+    return cleaned or "chart"
+
+
+def charts_in(blocks: Sequence[Block]) -> Iterator[Chart]:
+    """Every chart of a document, in reading order (groups included)."""
+    for block in blocks:
+        if isinstance(block, Figure):
+            yield from block.charts
+        elif isinstance(block, Group):
+            yield from charts_in(block.blocks)
+
+
+def chart_files(blocks: Sequence[Block]) -> list[tuple[str, Chart]]:
+    """(file name, chart) for every chart in reading order; a name used twice gets -2, -3…,
+    so the Markdown's links and the files written beside it always agree."""
+    used: set[str] = set()
+    files = []
+    for chart in charts_in(blocks):
+        base = name = slug(chart.name)
+        count = 1
+        while name in used:
+            count += 1
+            name = f"{base}-{count}"
+        used.add(name)
+        files.append((f"{name}.svg", chart))
+    return files

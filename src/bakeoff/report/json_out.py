@@ -15,8 +15,9 @@ from bakeoff.report.model.speed_lab import SpeedSection
 from bakeoff.report.model.view import ReportModel
 from bakeoff.report.recommendation import recommendation, recommendation_items
 
-SCHEMA_VERSION = "2.4"
-"""2.4: ``speed_lab`` (the speed lab's run the guide shows: its scenarios' figures, the models'
+SCHEMA_VERSION = "2.5"
+"""2.5: ``speed[].first_token_seconds`` (median time to the first token of a generation request).
+2.4: ``speed_lab`` (the speed lab's run the guide shows: its scenarios' figures, the models'
 memory, the requests counted; not the per-request records).
 2.3: ``output_tokens_estimated`` on ``speed[]``, ``cost[]`` and ``cost[].tasks[]`` (some
 generated tokens are stream-chunk counts, not token counts).
@@ -43,6 +44,8 @@ def _clean(value: Any) -> Any:
 def report_data(report: ReportModel) -> dict[str, Any]:
     data = dataclasses.asdict(dataclasses.replace(report, speed_lab=None))
     data["speed_lab"] = _speed_lab(report.speed_lab)
+    if report.reasoning is None:  # only runs that reasoned have the key: others read as before
+        del data["reasoning"]
     tasks = data["tasks"]
     for task, source in zip(tasks, report.tasks, strict=True):
         task["primary_metric"] = source.primary.name if source.primary else None

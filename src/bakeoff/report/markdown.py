@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from urllib.parse import quote
 
 from bakeoff.report.blocks import (
     NO_LIMIT,
     Block,
     Bullets,
     Code,
+    Figure,
     Group,
     Heading,
     Inline,
@@ -18,6 +20,7 @@ from bakeoff.report.blocks import (
     Pre,
     Strong,
     Table,
+    chart_files,
 )
 from bakeoff.report.model.speed_lab import SpeedSection
 from bakeoff.report.model.view import ReportModel
@@ -29,20 +32,28 @@ NOTE_LIMIT = 400
 """Characters of one note (report.blocks.Notes) before it is cut: a note is one line."""
 
 
-def render_markdown(report: ReportModel) -> str:
-    return markdown(build_sections(report))
+def charts_folder(stem: str = "report") -> str:
+    """The folder beside ``<stem>.md`` that holds its charts (report.write fills it)."""
+    return f"{stem}-charts"
+
+
+def render_markdown(report: ReportModel, charts: str | None = charts_folder()) -> str:
+    """The guide; its charts are linked as SVG files in the folder ``charts`` (relative to the
+    Markdown file), or left out when ``charts`` is None."""
+    return markdown(build_sections(report), charts)
 
 
 def speed_markdown(section: SpeedSection) -> str:
-    """The speed lab's report on its own (``bakeoff speed --report``)."""
+    """The speed lab's report on its own (``bakeoff speed --report``), tables only."""
     return markdown(speed_lab_blocks(section, level=2))
 
 
-def markdown(blocks: Sequence[Block]) -> str:
-    return "\n".join(_lines(blocks)).rstrip() + "\n"
+def markdown(blocks: Sequence[Block], charts: str | None = None) -> str:
+    names = iter([name for name, _ in chart_files(blocks)])
+    return "\n".join(_lines(blocks, charts, names)).rstrip() + "\n"
 
 
-def _lines(blocks: Sequence[Block]) -> list[str]:
+def _lines(blocks: Sequence[Block], charts: str | None, names: Iterator[str]) -> list[str]:
     lines: list[str] = []
     for block in blocks:
         if isinstance(block, Heading):
@@ -58,9 +69,19 @@ def _lines(blocks: Sequence[Block]) -> list[str]:
         elif isinstance(block, Notes):
             lines += [*(f"- {untrusted_markdown(line, NOTE_LIMIT)}" for line in block.lines), ""]
         elif isinstance(block, Group):
-            lines += _lines(block.blocks)
-        # A Figure has no Markdown form: its numbers are in the tables beside it.
+            lines += _lines(block.blocks, charts, names)
+        elif isinstance(block, Figure):
+            # Every chart takes its file name, in order, even when links are left out.
+            links = [_image(chart.title, charts, next(names)) for chart in block.charts]
+            if charts is not None:
+                lines += [*links, ""]
     return lines
+
+
+def _image(title: str, folder: str | None, name: str) -> str:
+    """A link to a chart's file; the title (untrusted) is its alternative text."""
+    alt = untrusted_markdown(title, 200).replace("[", "(").replace("]", ")")
+    return f"![{alt}]({quote(f'{folder}/{name}')})"
 
 
 def _inline(part: Inline, limit: int = NO_LIMIT) -> str:

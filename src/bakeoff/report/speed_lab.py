@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from bakeoff.core.speed_records import Scenario
 from bakeoff.core.types import JSONValue
-from bakeoff.report.blocks import Block, Figure, Heading, Notes, Table
+from bakeoff.report.blocks import Block, Chart, Figure, Heading, Notes, Table
 from bakeoff.report.model.speed_lab import ScenarioRow, SpeedSection
 from bakeoff.report.svg import Series, cdf_points, line_chart
 from bakeoff.speed.metrics import request_metrics
@@ -266,7 +266,7 @@ def _short_answer_lines(section: SpeedSection) -> list[str]:
 # -- charts ---------------------------------------------------------------------------------
 
 
-def charts(section: SpeedSection) -> list[str]:
+def charts(section: SpeedSection) -> list[Chart]:
     """Per prompt × output shape: E2E and TTFT CDFs (a line per model × load point); then
     throughput vs concurrency and TTFT vs prompt length over all shapes."""
     out = []
@@ -287,11 +287,12 @@ def charts(section: SpeedSection) -> list[str]:
             ("e2e", "E2E latency CDF", "end-to-end latency (ms)"),
             ("ttft", "TTFT CDF", "time to first token (ms)"),
         ):
-            out.append(
-                line_chart(f"{title} ({shape})", series[key], axis, "fraction of requests", True)
-            )
+            name = f"{title} ({shape})"
+            svg = line_chart(name, series[key], axis, "fraction of requests", True)
+            out.append(Chart(f"speed-lab-{key}-p{prompt}-o{output}", name, svg))
     out.append(
-        line_chart(
+        _chart(
+            "speed-lab-throughput",
             "output tokens/s vs concurrency",
             [
                 Series(
@@ -309,7 +310,8 @@ def charts(section: SpeedSection) -> list[str]:
             (r.scenario.prompt_tokens, r.summary.latency["ttft"].p50 * 1000)
         )
     out.append(
-        line_chart(
+        _chart(
+            "speed-lab-ttft-by-prompt",
             "TTFT p50 vs prompt length (lowest concurrency)",
             [Series(f"{m} o{o}", sorted(points)) for (m, o), points in by_output.items()],
             "prompt tokens",
@@ -317,6 +319,10 @@ def charts(section: SpeedSection) -> list[str]:
         )
     )
     return out
+
+
+def _chart(name: str, title: str, series: list[Series], x_label: str, y_label: str) -> Chart:
+    return Chart(name, title, line_chart(title, series, x_label, y_label))
 
 
 def _shapes(rows: Sequence[ScenarioRow]) -> dict[tuple[int, int], list[ScenarioRow]]:

@@ -5,8 +5,10 @@ tables and charts, and the notes their marks need."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
-from bakeoff.report.blocks import Block, Code, Figure, Heading, Strong, Table
+from bakeoff.report import charts
+from bakeoff.report.blocks import Block, Code, Heading, Strong, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.cells import difference_text, score_text
 from bakeoff.report.marks import (
@@ -17,7 +19,6 @@ from bakeoff.report.marks import (
 )
 from bakeoff.report.model.chat_probe import TRANSCRIPT_MARK
 from bakeoff.report.model.view import MetricReport, Power, ReportModel, TaskReport
-from bakeoff.report.svg import Bar, bar_chart
 from bakeoff.report.text import interval_text, number, p_text
 
 SECTION_HINTS = {
@@ -67,7 +68,8 @@ def _direction(metric: MetricReport) -> str:
     return "" if metric.higher_is_better else " (lower is better)"
 
 
-def task_blocks(task: TaskReport) -> list[Block]:
+def task_blocks(task: TaskReport, colors: Mapping[str, str] | None = None) -> list[Block]:
+    """``colors``: each model's colour in the charts (by its place in the task otherwise)."""
     blocks: list[Block] = [Heading(3, f"{task.name} (v{task.version})")]
     if task.description:
         blocks.append(P(f"Source: {task.description}. {task.n_samples} samples."))
@@ -90,6 +92,7 @@ def task_blocks(task: TaskReport) -> list[Block]:
             numeric_from=1,
         )
     )
+    blocks += charts.task_scores(task, colors or charts.model_colors(models))
     blocks += formulation_note([task])
     blocks += transcript_note([task])
     rows = []
@@ -169,9 +172,10 @@ def family_section(report: ReportModel, key: str, title: str) -> list[Block]:
             ),
         ]
     blocks += _chat_template_caveat(tasks)
+    colors = charts.model_colors(report.models)
     for task in tasks:
-        blocks += task_blocks(task)
-        blocks += _group_charts(task)
+        blocks += task_blocks(task, colors)
+        blocks += charts.group_scores(task, colors)
     return blocks
 
 
@@ -191,20 +195,3 @@ def _chat_template_caveat(tasks: tuple[TaskReport, ...]) -> list[Block]:
             "model."
         )
     ]
-
-
-def _group_charts(task: TaskReport) -> list[Block]:
-    charts = []
-    for group in task.groups:
-        for model in (s.model for s in task.metrics[0].scores):
-            bars = [
-                Bar(
-                    row.value,
-                    row.scores[model].estimate * group.scale,
-                    row.scores[model].low * group.scale,
-                    row.scores[model].high * group.scale,
-                )
-                for row in group.rows
-            ]
-            charts.append(bar_chart(f"{model}: {task.name} by {group.key}", bars))
-    return [Figure(tuple(charts))] if charts else []

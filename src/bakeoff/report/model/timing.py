@@ -35,7 +35,19 @@ def speed_summary(model: str, results: Sequence[ResultRecord]) -> SpeedSummary:
         output_seconds=output_seconds,
         output_tokens_per_second=rate(output_tokens, output_seconds),
         output_tokens_estimated=any(r.output_tokens_estimated for r in timed_output),
+        first_token_seconds=_median_first_token(mine),
     )
+
+
+def _median_first_token(records: Sequence[ResultRecord]) -> float | None:
+    """Median seconds to the first token per request: a sample's prompt time is that of all its
+    requests (a conversation's turns), so it is shared among them."""
+    times = [
+        r.prompt_seconds / max(len(r.outputs), 1)
+        for r in records
+        if r.prompt_seconds is not None and r.output_tokens > 0
+    ]
+    return float(np.median(times)) if times else None
 
 
 def sample_seconds(records: Iterable[ResultRecord]) -> dict[tuple[str, str], float]:

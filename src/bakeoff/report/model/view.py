@@ -16,6 +16,7 @@ from bakeoff.report.model.breakdown import GroupBreakdown
 from bakeoff.report.model.cost import CostRow
 from bakeoff.report.model.hardware import HardwareRow
 from bakeoff.report.model.profiles import ParetoPoint, ProfileResult
+from bakeoff.report.model.reasoning import ReasoningSection
 from bakeoff.report.model.speed_lab import SpeedSection
 from bakeoff.stats import Interval, PairedComparison
 
@@ -147,6 +148,10 @@ class SpeedSummary:
     output_tokens_estimated: bool = False
     """Some of ``output_tokens`` are counts of stream chunks (the server reported none and no
     tokenizer counted them), so the generation rate is an estimate, marked in the guide."""
+    first_token_seconds: float | None = None
+    """Median time to the first token of a generation request (the prompt's time, per request
+    of the sample), over samples that generated text; None when none did or the backend did
+    not time the first token apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,8 @@ class ReportModel:
     latency: tuple[LatencyComparison, ...] = ()
     speed_lab: SpeedSection | None = None
     """The newest speed-lab run (``bakeoff speed``) of one of this run's models, when any."""
+    reasoning: ReasoningSection | None = None
+    """Reasoning tokens and their cost (report.model.reasoning); None: no answer reasoned."""
 
     def section_tasks(self, section: str) -> tuple[TaskReport, ...]:
         return tuple(t for t in self.tasks if t.section == section)

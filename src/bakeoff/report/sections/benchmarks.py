@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bakeoff.report.blocks import Block, Code, Heading, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
+from bakeoff.report.charts import model_colors
 from bakeoff.report.model.view import ReportModel
 from bakeoff.report.task_blocks import task_blocks
 
@@ -21,8 +22,9 @@ def blocks(report: ReportModel) -> list[Block]:
             "2-point difference (2 units as shown) would need."
         ),
     ]
+    colors = model_colors(report.models)
     for task in report.section_tasks("benchmarks"):
-        out += task_blocks(task)
+        out += task_blocks(task, colors)
     if report.unavailable:
         out.append(
             Table(

@@ -3,6 +3,7 @@ each model needs at 4k and 32k of context."""
 
 from __future__ import annotations
 
+from bakeoff.report import charts
 from bakeoff.report.blocks import Block, Heading, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.cells import mib, ram_cell
@@ -36,6 +37,7 @@ def blocks(report: ReportModel) -> list[Block]:
             tuple(rows),
             numeric_from=2,
         ),
+        *charts.memory(report),
         P(
             "KV cache per token and layer = 2 × KV heads × head dimension × "
             f"{KV_BYTES_PER_ELEMENT} bytes (f16 cache); a full-attention layer keeps every "

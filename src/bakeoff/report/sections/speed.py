@@ -4,14 +4,12 @@ of the models, or how to measure them."""
 
 from __future__ import annotations
 
-import math
-
-from bakeoff.report.blocks import Block, Code, Figure, Group, Heading, Table
+from bakeoff.report import charts
+from bakeoff.report.blocks import Block, Code, Group, Heading, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.marks import estimate_marked, estimate_note, speed_estimates
 from bakeoff.report.model.view import ReportModel
 from bakeoff.report.speed_lab import speed_lab_blocks
-from bakeoff.report.svg import Bar, bar_chart
 from bakeoff.report.text import rate_text
 
 
@@ -36,18 +34,7 @@ def blocks(report: ReportModel) -> list[Block]:
             numeric_from=1,
         ),
         *estimate_note(report, speed_estimates(report)),
-        Figure(
-            (
-                bar_chart(
-                    "prompt processing (tokens/s)",
-                    [Bar(s.model, s.prompt_tokens_per_second or math.nan) for s in report.speed],
-                ),
-                bar_chart(
-                    "generation (tokens/s)",
-                    [Bar(s.model, s.output_tokens_per_second or math.nan) for s in report.speed],
-                ),
-            )
-        ),
+        *charts.speed(report),
         P(
             "Measured during the run on this machine, one request at a time: prompt processing "
             "over every timed prompt (prefix tokens reused from the cache excluded; the time "

@@ -4,6 +4,7 @@ recommendation."""
 
 from __future__ import annotations
 
+from bakeoff.report import charts
 from bakeoff.report.blocks import Block, Bullets, Heading, Inline, Strong, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.cells import criterion_text, difference_text, plural, ram_cell, score_text
@@ -101,6 +102,7 @@ def blocks(report: ReportModel) -> list[Block]:
                 "in this report, every metric included)."
             )
         )
+        out += charts.differences(report)
     out += [
         P(Strong("Recommendation"), " — by what matters to you:"),
         Bullets(tuple((item,) for item in recommendation_items(report))),
@@ -138,13 +140,31 @@ def _efficiency_rows(report: ReportModel) -> list[tuple[Inline, ...]]:
         ("memory", f"weights + KV cache at {CONTEXTS[0] // 1024}k", *memory),
         (
             "cost",
-            "this run's token mix",
+            _cost_basis(report),
             *(
                 estimate_marked(
-                    criterion_text("cost", criteria[m].get("cost"), dollars),
-                    m in cost_estimated,
+                    _cost_cell(report, m, criteria[m].get("cost"), dollars), m in cost_estimated
                 )
                 for m in models
             ),
         ),
     ]
+
+
+def _cost_basis(report: ReportModel) -> str:
+    """What the cost row's figures are: a model without a price is costed in the seconds this
+    machine spent, which the row says, with the option that turns them into dollars."""
+    priced = [row.usd_per_1m_tokens is not None for row in report.cost]
+    if all(priced):
+        return "this run's token mix"
+    hint = "for dollars: bakeoff report --price-per-hour USD"
+    if any(priced):
+        return f"this run's token mix; unpriced models in compute seconds on this machine ({hint})"
+    return f"compute seconds on this machine, this run's token mix ({hint})"
+
+
+def _cost_cell(report: ReportModel, model: str, value: float | None, dollars: bool) -> str:
+    row = next((r for r in report.cost if r.model == model), None)
+    if row is not None and row.usd_per_1m_tokens is None and row.seconds_per_1m_tokens is not None:
+        return f"{row.seconds_per_1m_tokens:,.0f} compute s per 1M tokens"
+    return criterion_text("cost", value, dollars)

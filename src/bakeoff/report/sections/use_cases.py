@@ -3,13 +3,13 @@ of quality against cost and latency."""
 
 from __future__ import annotations
 
-from bakeoff.report.blocks import Block, Code, Figure, Heading, Table
+from bakeoff.report import charts
+from bakeoff.report.blocks import Block, Code, Heading, Table
 from bakeoff.report.blocks import para as P  # noqa: N812 (reads as a paragraph)
 from bakeoff.report.cells import criterion_text
 from bakeoff.report.marks import estimate_marked, estimate_note, estimates_by_criterion
-from bakeoff.report.model.profiles import ParetoPoint, ProfileResult
+from bakeoff.report.model.profiles import ProfileResult
 from bakeoff.report.model.view import ReportModel
-from bakeoff.report.svg import Point, scatter_chart
 from bakeoff.report.text import number
 
 
@@ -61,7 +61,6 @@ def blocks(report: ReportModel) -> list[Block]:
         ),
         *estimate_note(report, estimated["speed"] | estimated["cost"]),
     ]
-    cost_axis = "$ per 1M tokens" if dollars else "compute seconds per 1M tokens"
     front_rows = [
         (
             kind,
@@ -81,16 +80,7 @@ def blocks(report: ReportModel) -> list[Block]:
                 numeric_from=2,
             )
         )
-        out.append(
-            Figure(
-                (
-                    _pareto_figure(report.pareto_cost, cost_axis, "quality vs cost"),
-                    _pareto_figure(
-                        report.pareto_latency, "seconds per sample", "quality vs latency"
-                    ),
-                )
-            )
-        )
+        out += charts.pareto(report, dollars)
     else:
         out.append(
             P(
@@ -99,15 +89,6 @@ def blocks(report: ReportModel) -> list[Block]:
             )
         )
     return out
-
-
-def _pareto_figure(points: tuple[ParetoPoint, ...], x_label: str, title: str) -> str:
-    return scatter_chart(
-        title,
-        [Point(p.model, p.x, p.y, p.on_front) for p in points],
-        x_label,
-        "quality (mean primary score)",
-    )
 
 
 def _profile_best(profile: ProfileResult) -> str:
