@@ -174,10 +174,12 @@ def demo_store(
         tasks.append((task, manifest))
 
     def stored_sample(task: Task, sample: Sample) -> tuple[Any, Any, Mapping[str, JSONValue]]:
+        # As the run's plan stores them (runner/plan.py): a sample's options in its metadata.
+        choices: dict[str, JSONValue] = {"choices": list(sample.choices)} if sample.choices else {}
         return (
             sample.input,
             sample.target,
-            {**sample.metadata, **(metadata or {}).get(task.name, {})},
+            {**sample.metadata, **choices, **(metadata or {}).get(task.name, {})},
         )
 
     def result(task: Task, model: str, i: int, sample: Sample) -> dict[str, Any]:

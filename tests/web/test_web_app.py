@@ -93,6 +93,26 @@ def test_samples_page_through_in_order(app: App) -> None:
     assert _ids(app.handle(back.group(1).replace("&amp;", "&")).body) == ids
 
 
+def test_a_multiple_choice_target_shows_its_text_with_letter_and_index(app: App) -> None:
+    """The target is stored as the right option's index; the page shows the option's text (what
+    the models answer with) and names the option beside it."""
+    from bakeoff.tasks.probes import ArithmeticChoiceProbe
+
+    body = app.handle(f"/run/{RUN}/samples?task=arithmetic-mc").body
+    first = ArithmeticChoiceProbe("", {"n": str(OUTCOMES["arithmetic-mc"][0])}).samples()[0]
+    assert isinstance(first.target, int)
+    answer = first.choices[first.target]
+    assert answer != str(first.target)  # the text, not the index, or the test proves nothing
+    letter = "ABCDEFGH"[first.target]
+    expected = (
+        f'<td><pre>{answer}</pre><span class="muted">choice {letter}, index {first.target} '
+        f"of {len(first.choices)}</span></td>"
+    )
+    assert expected in body
+    # A task whose target is text is shown as stored, with no option named.
+    assert "choice A, index" not in app.handle(f"/run/{RUN}/samples?task=arithmetic").body
+
+
 def test_disagreement_filter(app: App) -> None:
     body = app.handle(f"/run/{RUN}/samples?task=needle&disagree=1").body
     n, gemma, smol = OUTCOMES["needle"]

@@ -197,6 +197,20 @@ def cell_text(value: Any) -> str:
     return f"{text[:head]}\n[… {len(text) - head - tail:,} characters …]\n{text[-tail:]}"
 
 
+def _target_cell(row: SampleRow) -> str:
+    """The target as the models' answers read: a multiple-choice target is stored as the index
+    of the right option, so its text is shown, with the option's letter and index beside it."""
+    target = row.target
+    if isinstance(target, int) and not isinstance(target, bool) and 0 <= target < len(row.choices):
+        letter = f"{chr(ord('A') + target)}, " if target < 26 else ""
+        where = f"choice {letter}index {target} of {len(row.choices)}"
+        return (
+            f"<td><pre>{esc(cell_text(row.choices[target]))}</pre>"
+            f'<span class="muted">{esc(where)}</span></td>'
+        )
+    return f"<td><pre>{esc(cell_text(target))}</pre></td>"
+
+
 def _output_cell(output: tuple[str | None, int | None, str | None]) -> str:
     prediction, correct, status = output
     if status is None:
@@ -237,7 +251,7 @@ def samples_page(
     )
     body_rows = "".join(
         f'<tr><td class="num">{r.position}</td><td>{esc(r.sample_id)}</td>'
-        f"<td><pre>{esc(cell_text(r.input))}</pre></td><td><pre>{esc(cell_text(r.target))}</pre></td>"
+        f"<td><pre>{esc(cell_text(r.input))}</pre></td>{_target_cell(r)}"
         f"{_output_cell(r.outputs[0])}{_output_cell(r.outputs[1])}</tr>"
         for r in rows
     )

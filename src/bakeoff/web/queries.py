@@ -65,6 +65,9 @@ class SampleRow:
     target: Any
     outputs: tuple[tuple[str | None, int | None, str | None], ...]
     """Per shown model: (prediction, correct 0/1/None, status) — None when not run yet."""
+    choices: tuple[str, ...] = ()
+    """A multiple-choice sample's options (stored in its metadata by the run's plan), so that a
+    target stored as an index can be shown as the text the models answer with."""
 
 
 def list_runs(conn: sqlite3.Connection) -> list[RunRow]:
@@ -176,7 +179,7 @@ def sample_page_sql(disagree_only: bool, backwards: bool) -> str:
         )
     order = "DESC" if backwards else "ASC"
     return (
-        "SELECT s.sample_id, s.position, s.input_json, s.target_json, "
+        "SELECT s.sample_id, s.position, s.input_json, s.target_json, s.metadata_json, "
         "ra.prediction AS pa, ra.correct AS ca, ra.status AS sa, "
         "rb.prediction AS pb, rb.correct AS cb, rb.status AS sb "
         "FROM samples s "
@@ -219,9 +222,19 @@ def sample_page(
             json.loads(r["input_json"]),
             json.loads(r["target_json"]),
             ((r["pa"], r["ca"], r["sa"]), (r["pb"], r["cb"], r["sb"])),
+            _choices(r["metadata_json"]),
         )
         for r in rows
     ]
+
+
+def _choices(metadata_json: str) -> tuple[str, ...]:
+    """The ``choices`` a sample's metadata lists (all strings), else none."""
+    metadata = json.loads(metadata_json)
+    choices = metadata.get("choices") if isinstance(metadata, dict) else None
+    if isinstance(choices, list) and all(isinstance(c, str) for c in choices):
+        return tuple(choices)
+    return ()
 
 
 def count_samples(conn: sqlite3.Connection, run_id: str, task: str) -> int:
