@@ -451,13 +451,7 @@ class _TaskRun:
         seed = int(self.model.plan.config.get("seed") or 0)
         backend = self.backend if self.cacheable else None
         chunk.add_requests(more, turns.keys(self.task, chunk, more, backend, seed))
-        keys = [k for k in (chunk.keys[i] for i in chunk.send) if k]
-        hits = self.model.store.cached_responses(keys) if keys else {}
-        for index in chunk.send:
-            key = chunk.keys[index]
-            chunk.outcomes[index] = cache.result_from_json(hits[key]) if key in hits else None
-        self.model.outcome.cache_hits += sum(chunk.outcomes[i] is not None for i in chunk.send)
-        chunk.send = [i for i in chunk.send if chunk.outcomes[i] is None]
+        self.model.outcome.cache_hits += turns.answer_from_cache(chunk, self.model.store)
         chunk.reserved = reserve_usd([chunk.flat[i] for i in chunk.send], self.model)
         if not self.model.budget.try_reserve(chunk.reserved):
             raise self._budget_error(chunk)

@@ -17,6 +17,7 @@ from bakeoff.backends.base import Backend
 from bakeoff.core.types import Request, RequestFailure, Result
 from bakeoff.runner import cache
 from bakeoff.runner.chunk import Chunk
+from bakeoff.storage.base import Store
 from bakeoff.tasks.base import Task
 from bakeoff.tasks.turns import MultiTurnTask
 
@@ -64,3 +65,15 @@ def keys(
                 )
             )
     return out
+
+
+def answer_from_cache(chunk: Chunk, store: Store) -> int:
+    """Fill the new requests the request cache answers, leave the rest to send; the hits."""
+    keys = [k for k in (chunk.keys[i] for i in chunk.send) if k]
+    hits = store.cached_responses(keys) if keys else {}
+    for index in chunk.send:
+        key = chunk.keys[index]
+        chunk.outcomes[index] = cache.result_from_json(hits[key]) if key in hits else None
+    found = sum(chunk.outcomes[i] is not None for i in chunk.send)
+    chunk.send = [i for i in chunk.send if chunk.outcomes[i] is None]
+    return found
