@@ -132,8 +132,8 @@ def test_better_tokenizer_with_equal_accuracy_is_no_quality_win(
 
 def _glue_run(tmp_path: Path, names: tuple[str, ...]) -> Path:
     from tests.benchmarks.bench_helpers import write_jsonl
+    from tests.benchmarks.hub_rows import CASES, ROWS
     from tests.benchmarks.test_bench_runner import STSB
-    from tests.benchmarks.test_bench_vs_harness_prompts import CASES, ROWS
 
     from bakeoff.core.model import ModelSpec
     from bakeoff.runner.plan import RunConfig, make_plan
