@@ -14,6 +14,7 @@ from bakeoff.report.model.cost import cost_row
 from bakeoff.report.model.criteria import criteria, pareto_points, tested_support
 from bakeoff.report.model.hardware import hardware_row
 from bakeoff.report.model.profiles import DEFAULT_PROFILES, score_profiles
+from bakeoff.report.model.reasoning import reasoning_section
 from bakeoff.report.model.speed_lab import speed_lab_for
 from bakeoff.report.model.tasks import apply_holm, formulations, task_report
 from bakeoff.report.model.timing import latency_comparisons, speed_summary
@@ -82,6 +83,7 @@ def build_report(
         unavailable=_unavailable(run.manifest),
         latency=latency,
         speed_lab=speed_lab_for(store, models),
+        reasoning=reasoning_section(models, info, results),
     )
 
 

@@ -21,6 +21,7 @@ from bakeoff.report.sections import (
     methodology,
     multilingual,
     open_ended,
+    reasoning,
     safety,
     specs,
     speed,
@@ -41,6 +42,7 @@ GUIDE: tuple[Callable[[ReportModel], list[Block]], ...] = (
     open_ended.blocks,  # 7b: only for runs with judged open-ended tasks
     safety.blocks,  # 8
     cost.blocks,  # 9
+    reasoning.blocks,  # 9b: only for runs whose answers spent reasoning tokens
     use_cases.blocks,  # 10
     disagreements.blocks,  # 11
     methodology.blocks,  # 12
