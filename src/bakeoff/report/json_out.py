@@ -46,8 +46,6 @@ def report_data(report: ReportModel) -> dict[str, Any]:
     data["speed_lab"] = _speed_lab(report.speed_lab)
     if report.reasoning is None:  # only runs that reasoned have the key: others read as before
         del data["reasoning"]
-    if report.reasoning is None:  # only runs that reasoned have the key: others read as before
-        del data["reasoning"]
     tasks = data["tasks"]
     for task, source in zip(tasks, report.tasks, strict=True):
         task["primary_metric"] = source.primary.name if source.primary else None

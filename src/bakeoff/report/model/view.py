@@ -17,7 +17,6 @@ from bakeoff.report.model.cost import CostRow
 from bakeoff.report.model.hardware import HardwareRow
 from bakeoff.report.model.profiles import ParetoPoint, ProfileResult
 from bakeoff.report.model.reasoning import ReasoningSection
-from bakeoff.report.model.reasoning import ReasoningSection
 from bakeoff.report.model.speed_lab import SpeedSection
 from bakeoff.stats import Interval, PairedComparison
 
@@ -198,8 +197,6 @@ class ReportModel:
     latency: tuple[LatencyComparison, ...] = ()
     speed_lab: SpeedSection | None = None
     """The newest speed-lab run (``bakeoff speed``) of one of this run's models, when any."""
-    reasoning: ReasoningSection | None = None
-    """Reasoning tokens and their cost (report.model.reasoning); None: no answer reasoned."""
     reasoning: ReasoningSection | None = None
     """Reasoning tokens and their cost (report.model.reasoning); None: no answer reasoned."""
 
