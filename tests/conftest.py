@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import SHARED_DATA
+from tests.helpers_extras import with_install_hint
+
+
+def _hint_skip(report: pytest.TestReport | pytest.CollectReport) -> None:
+    # A skip's longrepr is (path, line, reason): name the extra to install in the reason.
+    if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        path, line, reason = report.longrepr
+        report.longrepr = (path, line, with_install_hint(str(reason)))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
+    outcome = yield
+    _hint_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[Any]:
+    outcome = yield
+    _hint_skip(outcome.get_result())
 
 
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared benchmark data not found at {SHARED_DATA}")
+        pytest.skip(
+            f"shared benchmark data not found at {SHARED_DATA} (set $BAKEOFF_SHARED_DATA to a "
+            "folder laid out as ../shared/data)"
+        )
     return SHARED_DATA

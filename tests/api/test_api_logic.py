@@ -402,6 +402,7 @@ def _shipped_catalog(monkeypatch: pytest.MonkeyPatch) -> PriceCatalog:
 def test_api_model_info_takes_the_catalog_context_window_with_its_source(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    pytest.importorskip("anthropic", reason="pip install 'bakeoff[anthropic]'")
     from bakeoff.backends.anthropic_messages import AnthropicBackend
 
     catalog = _shipped_catalog(monkeypatch)

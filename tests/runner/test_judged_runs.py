@@ -336,6 +336,8 @@ def test_the_budget_counts_the_judge_and_a_resume_does_not_grant_it_again(tmp_pa
 
 
 def test_dry_run_counts_the_judges_requests_at_the_judges_price(tmp_path: Path) -> None:
+    # The dry run opens the judge's API client (the openai backend) to count its tokens.
+    pytest.importorskip("openai", reason="pip install 'bakeoff[openai]'")
     task = _Rated({"judge-1": judge_spec()}, n=3)
     plan = _plan(task, "dry", "a=mock:a", "b=mock:b")
     models, judge = estimate_plan(plan, None, PRICES)[:2], estimate_plan(plan, None, PRICES)[2]
