@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from bakeoff.backends.mock import MockBackend
@@ -11,7 +9,6 @@ from bakeoff.core.errors import ConfigError, DataError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.types import GenerationResult, RequestFailure
 from bakeoff.runner.plan import RunConfig, make_plan
-from bakeoff.runner.run import execute_plan
 from bakeoff.scoring import toxicity
 from bakeoff.scoring.refusal import (
     COMPLIANCE,
@@ -23,7 +20,6 @@ from bakeoff.scoring.refusal import (
     judge_messages,
     parse_judge_reply,
 )
-from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.probes import ArithmeticProbe
 
 
@@ -130,23 +126,17 @@ def test_a_named_class_wins_and_a_failed_judge_request_is_a_fallback_never_a_ver
     assert (complied.refused, complied.label, complied.judge_failed) == (False, COMPLIANCE, True)
 
 
-def test_unknown_detector_is_a_config_error(tmp_path: Path) -> None:
+def test_unknown_detector_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown refusal detector 'llm'"):
         get_detector("llm")
     with pytest.raises(ConfigError, match="needs a model"):
         get_detector("judge:")
     with pytest.raises(ConfigError, match="bad model spec"):
         get_detector("judge:nocolon")
-    # An unknown judge backend is found with the models, before the run stores anything.
+    # An unknown judge backend is found when the plan is made, before any store is opened.
     task = _JudgedStub(ModelSpec.parse("nosuch:model"))
-    plan = make_plan(RunConfig(models=(ModelSpec.parse("mock:a"),)), tasks=[task])
-    store = SqliteStore(tmp_path / "b.db")
-    try:
-        with pytest.raises(ConfigError, match="judge 'model' of task stub: backend 'nosuch'"):
-            execute_plan(plan, store)
-        assert store.list_runs() == []
-    finally:
-        store.close()
+    with pytest.raises(ConfigError, match="stub: judge backend 'nosuch' is unknown"):
+        make_plan(RunConfig(models=(ModelSpec.parse("mock:a"),)), tasks=[task])
 
 
 class _JudgedStub(ArithmeticProbe):
