@@ -53,7 +53,8 @@ th,td{padding:.15em .3em}td.num{white-space:nowrap}
 pre,code{overflow-wrap:anywhere}pre{font-size:7pt;background:none;padding:0}
 .charts{display:block}svg{max-width:100%;height:auto}
 .better{color:#000;font-weight:bold}.nosig{color:#333}.muted{color:#333}}
-"""  # No network: the policy forbids every fetch; styles are inline.
+"""
+# No network: the policy forbids every fetch; styles are inline.
 CSP_META = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
     "style-src 'unsafe-inline'; img-src data:\">"
