@@ -236,6 +236,8 @@ def test_cli_run_with_judge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_dry_run_counts_both_turns_and_every_judge_request(tmp_path: Path) -> None:
+    # The dry run opens the models' and judges' API clients (the openai backend).
+    pytest.importorskip("openai", reason="pip install 'bakeoff[openai]'")
     plan = _plan(write_mt_bench(tmp_path / "mt"), "a")
     catalog = PriceCatalog({}, {}, "none", {}, "test prices")
     model, judge = estimate_plan(plan, None, catalog)
