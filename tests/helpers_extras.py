@@ -1,12 +1,17 @@
 """Which install brings a package the tests import only where it is present.
 
 A test that needs an optional package skips (``pytest.importorskip``); conftest.py adds to the
-skip's reason the extra that brings the package, so the summary says what to install. README.md
-names the one command that installs every extra (the CI line)."""
+skip's reason the extra that brings the package, so the summary says what to install, and turns
+into a skip a test that reaches bakeoff's own MissingDependencyError for a package not installed
+here (what a user without the extra would see). README.md names the one command that installs
+every extra (the CI line)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+
+from bakeoff.core.errors import MissingDependencyError
 
 # Top-level module -> the bakeoff extra (pyproject.toml) that installs it, directly or as a
 # dependency of the extra's packages.
@@ -47,3 +52,15 @@ def with_install_hint(reason: str) -> str:
     if extra is None:
         return reason
     return f"{reason} (pip install 'bakeoff[{extra}]')"
+
+
+def missing_extra_reason(error: BaseException) -> str | None:
+    """The skip reason when ``error`` says an extra is needed whose package is not installed
+    here; None otherwise (a package that is installed and still fails is a failure)."""
+    if not isinstance(error, MissingDependencyError):
+        return None
+    try:
+        importlib.metadata.distribution(error.package)
+    except importlib.metadata.PackageNotFoundError:
+        return f"{error} (not installed here)"
+    return None

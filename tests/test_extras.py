@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import tomllib
 
+from bakeoff.core.errors import MissingDependencyError
 from tests.helpers import REPO
-from tests.helpers_extras import EXTRA_OF_MODULE, with_install_hint
+from tests.helpers_extras import EXTRA_OF_MODULE, missing_extra_reason, with_install_hint
 
 _FULL_INSTALL = re.compile(r"pip install (?:-q )?-e '\.\[([a-z,]+)\]'")
 
@@ -40,3 +41,14 @@ def test_the_hints_name_extras_of_pyproject_and_readme_installs_them_all_as_ci_d
     assert readme == ci
     # Every extra a test may skip for (hub's pyarrow comes with lmeval's datasets in CI).
     assert set(EXTRA_OF_MODULE.values()) - {"hub"} <= readme
+
+
+def test_a_missing_dependency_error_skips_only_where_its_package_is_absent() -> None:
+    absent = MissingDependencyError("no-such-distribution-x9", "openai", "the openai backend")
+    assert missing_extra_reason(absent) == (
+        "the openai backend needs the 'no-such-distribution-x9' package: "
+        "pip install 'bakeoff[openai]' (not installed here)"
+    )
+    # Installed and still failing is a failure, as is any other error.
+    assert missing_extra_reason(MissingDependencyError("numpy", "dev", "x")) is None
+    assert missing_extra_reason(ImportError("No module named 'openai'")) is None
