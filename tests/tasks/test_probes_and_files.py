@@ -151,6 +151,16 @@ def test_task_spec_parsing_and_suites() -> None:
         "arithmetic",
         "needle",
         "copy",
+        "script-copy",
+        "conversation",
+        "lambada",
+        "mmlu",
+        "arc-easy",
+        "medqa",
+        "legalbench",
+        "xcopa",
+        "xstest",
+        "bbq",
     ]
     with pytest.raises(ConfigError, match="expected key=value"):
         TaskSpec.parse("arithmetic,n")

@@ -7,26 +7,32 @@ Where a split comes from, in order:
    ``data_dir`` may also name one file: it is then the evaluation split itself.
 2. ``$BAKEOFF_DATA_DIR``: the same lookup there (the tests point it at the shared data).
 3. The hub, by dataset id, when the ``datasets`` package is importable (``pip install
-   'bakeoff[hub]'``) and the machine is online.
+   'bakeoff[hub]'``) and the machine is online, at the commit the dataset is pinned to (_hub.py).
 
 A split found nowhere raises DataError naming the task, every path looked for, and the fixes.
+Inside :func:`recording_origins`, every split loaded says where it came from (a file, or a hub
+id at a commit), for the run's manifest.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import importlib
+import importlib.util
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from bakeoff.core.errors import DataError
+from bakeoff.tasks.benchmarks._hub import load_hub_rows
 from bakeoff.tasks.data import read_jsonl
 
 DATA_DIR_ENV = "BAKEOFF_DATA_DIR"
@@ -42,6 +48,8 @@ class HubSplit:
     path: str
     name: str | None
     split: str
+    revision: str | None = None
+    """A commit to read; None: the one the dataset is pinned to in the user's cache (_hub.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +62,33 @@ class SplitSource:
     hub: HubSplit | None
 
 
+_ORIGINS: ContextVar[list[str] | None] = ContextVar("bakeoff_data_origins", default=None)
+
+
+@contextlib.contextmanager
+def recording_origins() -> Iterator[list[str]]:
+    """Collects, for the splits loaded inside the block, where each came from: a file's path, or
+    ``hub ID[/CONFIG]:SPLIT@COMMIT``."""
+    origins: list[str] = []
+    token = _ORIGINS.set(origins)
+    try:
+        yield origins
+    finally:
+        _ORIGINS.reset(token)
+
+
+def _loaded_from(origin: str) -> None:
+    origins = _ORIGINS.get()
+    if origins is not None:
+        origins.append(origin)
+
+
 def load_split(source: SplitSource, data_dir: str | None, *, is_eval: bool = True) -> list[Row]:
     """The rows of one split, from the first place that has it (see the module docstring)."""
     explicit = Path(data_dir).expanduser() if data_dir else None
     if explicit is not None and explicit.is_file():
         if is_eval:
+            _loaded_from(str(explicit))
             return read_rows(explicit)
         explicit = explicit.parent  # Few-shot splits sit beside the file given.
     roots = [explicit] if explicit is not None else _env_roots()
@@ -66,6 +96,7 @@ def load_split(source: SplitSource, data_dir: str | None, *, is_eval: bool = Tru
     for root in roots:
         found = _find_local(root, source.stems)
         if found is not None:
+            _loaded_from(str(found))
             return read_rows(found)
         looked.extend(f"{root / stem}.{{{','.join(EXTENSIONS)}}}" for stem in source.stems)
     hub_error = None if explicit is not None else _hub_error_or_rows(source)
@@ -96,17 +127,20 @@ def _hub_error_or_rows(source: SplitSource) -> list[Row] | str:
     offline = _hub_offline_reason()
     if offline:
         return offline
-    try:
-        datasets = importlib.import_module("datasets")
-    except ImportError:
+    if not _datasets_installed():
         return "the 'datasets' package is not installed"
     hub = source.hub
     try:
-        dataset = datasets.load_dataset(hub.path, hub.name, split=hub.split)
+        rows, commit = load_hub_rows(hub.path, hub.name, hub.split, hub.revision)
     except Exception as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return f"hub {hub.path}/{hub.name or ''}:{hub.split} failed ({first_line[:160]})"
-    return [dict(row) for row in dataset]
+    _loaded_from(f"hub {hub.path}{'/' + hub.name if hub.name else ''}:{hub.split}@{commit}")
+    return rows
+
+
+def _datasets_installed() -> bool:
+    return importlib.util.find_spec("datasets") is not None
 
 
 def _hub_offline_reason() -> str | None:
