@@ -27,9 +27,10 @@ from bakeoff.core.types import JSONValue
 from bakeoff.report.model.view import MetricReport, ReportModel, TaskReport
 from bakeoff.stats import Interval
 from bakeoff.stats.judge_checks import SANITY_THRESHOLD, self_preference
+from bakeoff.tasks.open_ended import GradedTask
+from bakeoff.tasks.open_ended._graded import SANITY_PREFIX
 
-FAMILY = "open-ended"
-SANITY_PREFIX = "sanity_"
+FAMILY = GradedTask.family
 
 
 @dataclass(frozen=True, slots=True)
