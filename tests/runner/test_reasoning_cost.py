@@ -71,6 +71,9 @@ def test_the_thinking_budget_is_reserved_as_output() -> None:
 def test_dry_run_of_a_frontier_pair_prints_tokens_and_dollars_with_reasoning(
     tmp_path: Path,
 ) -> None:
+    # The dry run opens both API clients.
+    for sdk in ("anthropic", "openai"):
+        pytest.importorskip(sdk, reason=f"pip install 'bakeoff[{sdk}]'")
     env = {"OPENAI_API_KEY": "sk-FAKE-dry", "ANTHROPIC_API_KEY": "sk-ant-FAKE-dry"}
     env = {k: v for k, v in {**os.environ, **env}.items() if k not in ("BAKEOFF_PRICES",)}
     done = run_cli(
