@@ -31,6 +31,7 @@ from bakeoff.runner.plan import Plan, RunConfig, make_plan
 from bakeoff.runner.run import execute_plan
 from bakeoff.storage.sqlite import SqliteStore
 from bakeoff.tasks.open_ended.mt_bench import MtBench
+from bakeoff.tasks.open_ended.rubric import RubricTask
 
 Reply = Callable[[ModelSpec, Request], Outcome]
 
@@ -243,3 +244,31 @@ def test_dry_run_counts_both_turns_and_every_judge_request(tmp_path: Path) -> No
     model, judge = estimate_plan(plan, None, catalog)
     assert (model.samples, model.requests, model.cached) == (3, 6, 0)
     assert (judge.samples, judge.requests) == (3, 12)  # 2 turns and a control pair each
+
+
+def test_rubric_answers_are_graded_against_the_rubric(tmp_path: Path) -> None:
+    path = tmp_path / "mine.jsonl"
+    rows = [
+        {"prompt": "Explain DNS.", "rubric": "Mentions resolvers."},
+        {"prompt": "Name a prime.", "rubric": "Names a prime number."},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+    def reply(spec: ModelSpec, request: Request) -> Outcome:
+        text = prompt_text(request)
+        if spec.label != "judge":
+            return GenerationResult("7 is prime" if "prime" in text else "no idea")
+        return GenerationResult("Rating: [[9]]" if "7 is prime" in text else "Rating: [[2]]")
+
+    models = (ModelSpec.parse(f"m=openai:m,base_url={LOCAL_URL}"),)
+    judges = (ModelSpec.parse(f"judge=openai:judge,base_url={LOCAL_URL}"),)
+    plan = make_plan(
+        RunConfig(models=models, judges=judges), tasks=[RubricTask(str(path), {"name": "mine"})]
+    )
+    executor = _Executor(reply=reply)
+    _run(tmp_path / "r.db", plan, executor)
+    records = _records(tmp_path / "r.db", plan)
+    assert records[("m", "line-1")].metrics["score"] == (2.0, 1.0)
+    assert records[("m", "line-2")].metrics["score"] == (9.0, 1.0)
+    (first, _) = [prompt_text(r) for r in executor.sent["judge"]]
+    assert "[Rubric]\nMentions resolvers." in first
