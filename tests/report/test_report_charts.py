@@ -134,6 +134,15 @@ def test_scatter_has_real_axes_the_front_and_labels_apart() -> None:
     assert "V" in (front[0].get("d") or "")
 
 
+def test_an_axis_end_label_stays_inside_the_chart() -> None:
+    """Compute seconds in the tens of thousands: the last tick's label ("50,000"), centred on
+    the axis's end, once stuck out of the chart's right edge."""
+    points = [Point("gemma3-270m", 46_000.0, 48.5, True), Point("smol", 49_400.0, 52.1, True)]
+    svg = scatter("quality vs cost", points, "compute seconds per 1M tokens", "quality (%)")
+    assert "50,000" in _texts(svg)
+    assert all(box.x0 >= 0 and box.x1 <= 500 for _, box in _label_boxes(svg))
+
+
 def test_forest_colours_only_significant_differences() -> None:
     rows = [
         ForestRow("needle", 56.7, 32.9, 72.2, "#3465a4", "+56.7 [+32.9, +72.2]"),

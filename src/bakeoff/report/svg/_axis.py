@@ -110,6 +110,25 @@ def fitted_axis(
     return axis
 
 
+def x_axis_in(
+    low: float,
+    high: float,
+    left: float,
+    right: float,
+    width: float,
+    *,
+    signed: bool = False,
+    fixed: tuple[float, ...] = (),
+) -> Axis:
+    """A horizontal :func:`fitted_axis` whose end tick's label (centred on the tick) stays inside
+    a chart ``width`` wide: the axis is shortened by what would stick out."""
+    axis = fitted_axis(low, high, left, right, signed=signed, fixed=fixed)
+    overhang = text_width(axis.labels()[-1], TICK_SIZE) / 2 + 2 - (width - right)
+    if overhang <= 0:
+        return axis
+    return fitted_axis(low, high, left, right - overhang, signed=signed, fixed=fixed)
+
+
 def draw_x_axis(canvas: Canvas, axis: Axis, top: float, bottom: float, grid: bool = True) -> None:
     """Ticks, gridlines and labels of a horizontal axis along the plot's ``bottom``."""
     for tick in axis.ticks:

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bakeoff.report.svg._axis import Axis, draw_x_axis, fitted_axis, number_text
+from bakeoff.report.svg._axis import Axis, draw_x_axis, number_text, x_axis_in
 from bakeoff.report.svg._canvas import (
     INK,
     LABEL_SIZE,
@@ -54,10 +54,17 @@ def bar_chart(
     bars = [bar for group in groups for bar in group.bars]
     texts = [_value_text(bar, digits) for bar in bars]
     label_room = min(max((text_width(b.label, LABEL_SIZE) for b in bars), default=40) + 14, 190)
-    text_room = max((text_width(t, LABEL_SIZE) for t in texts), default=30) + 12
+    # Room after the bars for their values ("not measured" is written at zero, inside the plot).
+    ends = [t for b, t in zip(bars, texts, strict=True) if math.isfinite(b.value)]
+    text_room = max((text_width(t, LABEL_SIZE) for t in ends), default=30) + 12
     left, right = label_room + 4, width - text_room - 4
-    ends = [v for b in bars for v in (b.value, b.low, b.high) if v is not None and math.isfinite(v)]
-    axis = fitted_axis(min([0.0, *ends]), max([0.0, *ends]), left, right, fixed=fixed_ticks)
+    values = [
+        v for b in bars for v in (b.value, b.low, b.high) if v is not None and math.isfinite(v)
+    ]
+    axis = x_axis_in(
+        min([0.0, *values]), max([0.0, *values]), left, right, width, fixed=fixed_ticks
+    )
+    right = axis.end
     headed = sum(1 for g in groups if g.label)
     plot_top = TOP
     bottom = plot_top + ROW * len(bars) + GROUP_ROW * headed + 4

@@ -43,7 +43,7 @@ def forest_plot(
 ) -> str:
     """``left_means``/``right_means`` say what a difference to that side of zero means, under
     the axis's ends; ``notes`` (the axis's unit, the legend) follow, one line each."""
-    label_room = min(max(text_width(r.label, LABEL_SIZE) for r in rows) + 12, 200)
+    label_room = min(max(text_width(r.label, LABEL_SIZE) for r in rows) + 12, 150)
     text_room = max(text_width(r.text, LABEL_SIZE) for r in rows) + 14
     left, right = label_room + 4, width - text_room
     values = [v for r in rows for v in (r.low, r.high, r.estimate)]

@@ -7,7 +7,13 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bakeoff.report.svg._axis import draw_x_axis, draw_y_axis, fitted_axis, y_labels_width
+from bakeoff.report.svg._axis import (
+    draw_x_axis,
+    draw_y_axis,
+    fitted_axis,
+    x_axis_in,
+    y_labels_width,
+)
 from bakeoff.report.svg._canvas import (
     MUTED,
     PALETTE,
@@ -47,7 +53,8 @@ def line_chart(
     )
     left = 26 + y_labels_width(y_axis) + 10
     right = width - legend_room - 12
-    x_axis = fitted_axis(x0, x1, left, right)
+    x_axis = x_axis_in(x0, x1, left, right, width - legend_room)
+    right = x_axis.end
     canvas = Canvas(width, height, title)
     canvas.title_line()
     draw_y_axis(canvas, y_axis, left, right)

@@ -9,7 +9,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bakeoff.report.svg._axis import draw_x_axis, draw_y_axis, fitted_axis, y_labels_width
+from bakeoff.report.svg._axis import (
+    draw_x_axis,
+    draw_y_axis,
+    fitted_axis,
+    x_axis_in,
+    y_labels_width,
+)
 from bakeoff.report.svg._canvas import (
     LABEL_SIZE,
     MUTED,
@@ -60,8 +66,9 @@ def scatter_chart(
     bottom = HEIGHT - (62 if legend else 46)
     y_axis = fitted_axis(y_low, y_high, bottom, TOP, vertical=True)
     left = 26 + y_labels_width(y_axis) + 10
-    right = width - 16
-    x_axis = fitted_axis(x_low, x_high, left, right)
+    right: float = width - 16
+    x_axis = x_axis_in(x_low, x_high, left, right, width)
+    right = x_axis.end
     canvas = Canvas(width, HEIGHT, title)
     canvas.title_line()
     draw_y_axis(canvas, y_axis, left, right)
