@@ -135,3 +135,22 @@ def test_a_run_without_judged_tasks_gets_no_section(tmp_path: Path) -> None:
         store.close()
     assert judged_tasks(report) == ()
     assert open_ended.blocks(report) == []
+
+
+def test_graded_tasks_sit_in_their_own_section_not_among_the_benchmarks(tmp_path: Path) -> None:
+    """A judge's grades are not benchmark scores: mt-bench is listed under open-ended quality
+    only, so the Benchmarks section cannot show a comparison a failed judge made."""
+    folder = write_mt_bench(tmp_path / "mt")
+    models = (ModelSpec.parse("good=mock:a"), ModelSpec.parse("weak=mock:b"))
+    plan = make_plan(
+        RunConfig(models=models, judges=(ModelSpec.parse("j=mock:c"),)),
+        tasks=[MtBench(str(folder))],
+    )
+    store = SqliteStore(tmp_path / "r.db")
+    try:
+        execute_plan(plan, store)
+        report = build_report(store, plan.run_id)
+    finally:
+        store.close()
+    assert [t.name for t in report.section_tasks("open-ended")] == ["mt-bench"]
+    assert report.section_tasks("benchmarks") == ()

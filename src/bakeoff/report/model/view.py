@@ -22,7 +22,7 @@ from bakeoff.stats import Interval, PairedComparison
 
 ALPHA = 0.05
 NO_DIFFERENCE = "no significant difference"
-SECTIONS = ("benchmarks", "multilingual", "conversation", "safety")
+SECTIONS = ("benchmarks", "multilingual", "conversation", "safety", "open-ended")
 """A task's section is its family when that names a section, else "benchmarks"."""
 QUALITY_SECTIONS = frozenset({"benchmarks", "multilingual", "conversation"})
 """Sections whose primary scores make up the profiles' quality criterion."""
