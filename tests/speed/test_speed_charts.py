@@ -29,9 +29,22 @@ def test_line_chart_scales_points_escapes_labels_and_skips_nan() -> None:
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
     assert "t&lt;i&gt;tle" in svg
-    # Two finite points: one polyline segment, two dots; x spans the plot, y max at the top.
-    (path,) = re.findall(r'<path d="(M[0-9.]+ [0-9.]+L[0-9.]+ [0-9.]+)" stroke="#3465a4"', svg)
-    assert path == "M56.0 144.0L390.0 28.0"
+    # Two finite points: one polyline segment, two dots, each where its axes' ticks say.
+    (path,) = re.findall(r'<path d="M([0-9.]+) ([0-9.]+)L([0-9.]+) ([0-9.]+)" stroke="#3465a4"', svg)
+    x1, y1, x2, y2 = map(float, path)
     assert svg.count("<circle") == 2
-    assert ">20</text>" in svg  # y axis top label
-    assert ">3</text>" in svg  # x axis right label
+    y_ticks = {
+        label: float(y) - 4  # a y label's baseline sits 4 px below its tick line
+        for y, label in re.findall(
+            r'<text x="[0-9.]+" y="([0-9.]+)" [^>]*text-anchor="end">([^<]+)<', svg
+        )
+    }
+    x_ticks = {
+        label: float(x)
+        for x, label in re.findall(
+            r'<text x="([0-9.]+)" y="[0-9.]+" [^>]*text-anchor="middle">([0-9.]+)<', svg
+        )
+    }
+    assert (y1, y2) == (y_ticks["10"], y_ticks["20"])  # y=10 and y=20 (the max) on their ticks
+    assert (x1, x2) == (x_ticks["1.0"], x_ticks["3.0"])  # x spans the plot, first to last tick
+    assert y2 < y1  # larger y is higher up
