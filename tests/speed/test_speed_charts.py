@@ -30,7 +30,8 @@ def test_line_chart_scales_points_escapes_labels_and_skips_nan() -> None:
     assert "&lt;script&gt;" in svg
     assert "t&lt;i&gt;tle" in svg
     # Two finite points: one polyline segment, two dots, each where its axes' ticks say.
-    (path,) = re.findall(r'<path d="M([0-9.]+) ([0-9.]+)L([0-9.]+) ([0-9.]+)" stroke="#3465a4"', svg)
+    segment = r'<path d="M([0-9.]+) ([0-9.]+)L([0-9.]+) ([0-9.]+)" stroke="#3465a4"'
+    (path,) = re.findall(segment, svg)
     x1, y1, x2, y2 = map(float, path)
     assert svg.count("<circle") == 2
     y_ticks = {
