@@ -33,7 +33,14 @@ from bakeoff.backends._api import estimate_tokens
 from bakeoff.core.errors import ConfigError
 from bakeoff.core.model import ModelSpec
 from bakeoff.core.records import ResultRecord
-from bakeoff.core.types import GenerateRequest, Request, TokenizeRequest, Usage
+from bakeoff.core.types import (
+    GenerateRequest,
+    Request,
+    RequestFailure,
+    Result,
+    TokenizeRequest,
+    Usage,
+)
 from bakeoff.pricing.catalog import ModelRef, Price, PriceCatalog
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -133,6 +140,23 @@ def actual_cost(price: Price | None, request: Request, usage: Usage) -> float:
     return price.cost(
         usage.prompt_tokens or estimated_prompt, usage.output_tokens, usage.cached_prompt_tokens
     )
+
+
+def settle_sent(
+    budget: Budget,
+    price: Price | None,
+    reserved: float,
+    requests: Sequence[Request],
+    outcomes: Sequence[Result | RequestFailure],
+) -> None:
+    """Settle what was reserved for ``requests`` at what their ``outcomes`` cost (a request that
+    failed for good costs nothing). Shared by a chunk's model stage and its judges' batches."""
+    spent = sum(
+        actual_cost(price, request, outcome.usage)
+        for request, outcome in zip(requests, outcomes, strict=True)
+        if not isinstance(outcome, RequestFailure)
+    )
+    budget.settle(reserved, spent)
 
 
 def stored_cost(

@@ -34,7 +34,7 @@ from bakeoff.core.records import ResultRecord
 from bakeoff.core.types import JSONValue, Request, RequestFailure, Result, Sample
 from bakeoff.pricing.catalog import Price
 from bakeoff.runner import cache
-from bakeoff.runner.budget import Budget, actual_cost, estimate, request_tokens
+from bakeoff.runner.budget import Budget, estimate, request_tokens, settle_sent
 from bakeoff.runner.executor import Executor, Outcome
 from bakeoff.runner.plan import Plan
 from bakeoff.storage.base import CacheEntry, Store
@@ -128,12 +128,9 @@ class JudgeBatch:
     def merge(self, results: list[Outcome], budget: Budget) -> None:
         if len(results) != len(self.send):
             raise RuntimeError(f"judge returned {len(results)} results for {len(self.send)}")
-        spent = 0.0
         for index, result in zip(self.send, results, strict=True):
             self.outcomes[index] = result
-            if not isinstance(result, RequestFailure):
-                spent += actual_cost(self.price, self.flat[index], result.usage)
-        budget.settle(self.reserved, spent)
+        settle_sent(budget, self.price, self.reserved, [self.flat[i] for i in self.send], results)
         self.reserved = 0.0
 
     def cache_entries(self) -> list[CacheEntry]:

@@ -41,10 +41,10 @@ from bakeoff.pricing.catalog import CatalogSpecs, Price, PriceCatalog
 from bakeoff.runner import cache, fallback, turns
 from bakeoff.runner.budget import (
     Budget,
-    actual_cost,
     model_ref,
     price_for,
     reserve_usd,
+    settle_sent,
     stored_cost,
 )
 from bakeoff.runner.chunk import Chunk as _Chunk
@@ -422,12 +422,10 @@ class _TaskRun:
     def _merge(self, chunk: _Chunk, results: list[Outcome]) -> None:
         if len(results) != len(chunk.send):
             raise RuntimeError(f"backend returned {len(results)} results for {len(chunk.send)}")
-        actual = 0.0
         for index, result in zip(chunk.send, results, strict=True):
             chunk.outcomes[index] = result
-            if not isinstance(result, RequestFailure):
-                actual += actual_cost(self.model.price, chunk.flat[index], result.usage)
-        self.model.budget.settle(chunk.reserved, actual)
+        requests = [chunk.flat[i] for i in chunk.send]
+        settle_sent(self.model.budget, self.model.price, chunk.reserved, requests, results)
 
     def _model_stage_done(self, chunk: _Chunk) -> None:
         # Cached now, before any judging: a kill while judging never pays for these twice.
