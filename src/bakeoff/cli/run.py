@@ -123,8 +123,11 @@ def run_options(args: argparse.Namespace) -> RunOptions:
     )
 
 
-def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutcome:
-    """Preflight every model, then run with progress bars. Shared by ``run`` and ``demo``."""
+def run_plan(
+    plan: Plan, db: str, options: RunOptions | None = None, *, list_skipped: bool = True
+) -> RunOutcome:
+    """Preflight every model, then run with progress bars. Shared by ``run`` and ``demo``
+    (which says what it skipped in its own words: ``list_skipped=False``)."""
     from bakeoff.backends.base import preflight
     from bakeoff.cli.progress import RichProgress
     from bakeoff.runner.judging import preflight_judges
@@ -143,7 +146,7 @@ def run_plan(plan: Plan, db: str, options: RunOptions | None = None) -> RunOutco
         f"{_count(n_samples, 'sample')} per model → {markup(db)}",
         soft_wrap=True,  # a long database path stays on the line, copyable
     )
-    for name, reason in plan.unavailable:
+    for name, reason in plan.unavailable if list_skipped else ():
         console.print(
             f"[yellow]skipped {markup(name)}[/yellow]: {markup(reason, multiline=True)}",
             soft_wrap=True,
