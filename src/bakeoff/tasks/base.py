@@ -15,6 +15,7 @@ any other (request cache, retries, budget, resume) and hands back the judges' ou
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -81,6 +82,22 @@ def register_aggregation(name: str, function: Aggregation) -> None:
     AGGREGATIONS[name] = function
 
 
+AGGREGATION_MODULES = (
+    "bakeoff.tasks.benchmarks._metrics",
+    "bakeoff.tasks.multilingual",
+    "bakeoff.tasks.safety",
+    "bakeoff.tasks.open_ended._graded",
+)
+"""The task modules that register aggregations beyond the basic ones above. A stored run names
+its metrics' aggregations, and whoever reads it (the report, claims, serve) may have built no
+task: an unknown name loads these once, so no reader has to know which module holds which."""
+
+
+def load_aggregations() -> None:
+    for module in AGGREGATION_MODULES:
+        importlib.import_module(module)
+
+
 CRITERIA = ("quality", "cost", "none")
 """What a metric can be evidence of (``MetricSpec.criterion``)."""
 
@@ -117,6 +134,8 @@ class MetricSpec:
             )
 
     def aggregate(self, inputs: FloatArray) -> float:
+        if self.aggregation not in AGGREGATIONS:
+            load_aggregations()
         try:
             function = AGGREGATIONS[self.aggregation]
         except KeyError:

@@ -25,15 +25,7 @@ from bakeoff.report.model.view import (
     TaskReport,
 )
 from bakeoff.stats import compare_paired, holm, metric_interval
-
-# A stored manifest names its metrics' aggregations; beyond the basic ones in tasks.base, the
-# task modules that define them register them when imported. A report reads stored runs without
-# building a task, so it loads those modules itself, whatever the command line imported
-# (tests/report/test_report_aggregations.py fails when one is missing here).
-from bakeoff.tasks import multilingual, safety  # noqa: F401
 from bakeoff.tasks.base import CRITERIA, MetricSpec
-from bakeoff.tasks.benchmarks import _metrics  # noqa: F401
-from bakeoff.tasks.open_ended import _graded  # noqa: F401  (graded_mean)
 
 SIGNED_BIAS_AGGREGATIONS = frozenset({"bbq_bias_ambig", "bbq_bias_disambig"})
 """Aggregations of signed scores whose ideal is 0, for runs stored before metrics said so."""
